@@ -1,0 +1,178 @@
+"""The catalog's tables: agencies, datasets, their columns, versions, files and the audit log.
+
+Only the shape of the data lives here; reading and changing it is `catalog/service.py`'s job.
+Every change to these classes comes with an Alembic migration in `migrations/versions/`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Date,
+    DateTime,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Agency(Base):
+    __tablename__ = "agencies"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(300))
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("agencies.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    parent: Mapped[Agency | None] = relationship(remote_side=[id])
+
+
+class Dataset(Base):
+    __tablename__ = "datasets"
+
+    id: Mapped[str] = mapped_column(String(9), primary_key=True)
+    slug: Mapped[str] = mapped_column(String(200))
+    title: Mapped[str] = mapped_column(String(300))
+    description: Mapped[str] = mapped_column(Text, default="")
+    agency_id: Mapped[int | None] = mapped_column(ForeignKey("agencies.id"), index=True)
+    category: Mapped[str | None] = mapped_column(String(100))
+    license: Mapped[str | None] = mapped_column(String(300))
+    contact_name: Mapped[str | None] = mapped_column(String(200))
+    contact_email: Mapped[str | None] = mapped_column(String(200))
+    data_provided_by: Mapped[str | None] = mapped_column(String(300))
+    source_link: Mapped[str | None] = mapped_column(String(1000))
+    related_documents: Mapped[list] = mapped_column(JSON, default=list)
+    geographic_unit: Mapped[str | None] = mapped_column(String(40))
+    classification: Mapped[str] = mapped_column(String(20), default="public")
+    access_level: Mapped[str] = mapped_column(String(20), default="public")
+    rights: Mapped[str | None] = mapped_column(Text)
+    update_frequency: Mapped[str | None] = mapped_column(String(20))
+    high_value_criteria: Mapped[list] = mapped_column(JSON, default=list)
+    spatial_coverage: Mapped[str | None] = mapped_column(String(300))
+    temporal_coverage_start: Mapped[dt.date | None] = mapped_column(Date)
+    temporal_coverage_end: Mapped[dt.date | None] = mapped_column(Date)
+    demographic_dimensions: Mapped[list] = mapped_column(JSON, default=list)
+    limitations: Mapped[str | None] = mapped_column(Text)
+    processing_notes: Mapped[str | None] = mapped_column(Text)
+    row_identifier: Mapped[str | None] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(20), default="active", index=True)
+    status_reason: Mapped[str | None] = mapped_column(Text)
+    replaced_by: Mapped[str | None] = mapped_column(String(9))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    metadata_updated_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow
+    )
+    data_updated_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    current_version_id: Mapped[int | None] = mapped_column(
+        ForeignKey("versions.id", use_alter=True, name="fk_datasets_current_version")
+    )
+
+    agency: Mapped[Agency | None] = relationship()
+    tags: Mapped[list[DatasetTag]] = relationship(
+        cascade="all, delete-orphan", order_by="DatasetTag.tag"
+    )
+    columns: Mapped[list[Column]] = relationship(
+        cascade="all, delete-orphan", order_by="Column.position"
+    )
+    current_version: Mapped[Version | None] = relationship(
+        foreign_keys=[current_version_id], post_update=True
+    )
+    files: Mapped[list[DatasetFile]] = relationship(
+        cascade="all, delete-orphan", order_by="DatasetFile.id"
+    )
+
+    @property
+    def tag_names(self) -> list[str]:
+        return [t.tag for t in self.tags]
+
+
+class DatasetTag(Base):
+    __tablename__ = "dataset_tags"
+
+    dataset_id: Mapped[str] = mapped_column(ForeignKey("datasets.id"), primary_key=True)
+    tag: Mapped[str] = mapped_column(String(100), primary_key=True, index=True)
+
+
+class Column(Base):
+    """One column of the data dictionary of a dataset's current version."""
+
+    __tablename__ = "columns"
+    __table_args__ = (UniqueConstraint("dataset_id", "field_name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    dataset_id: Mapped[str] = mapped_column(ForeignKey("datasets.id"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    field_name: Mapped[str] = mapped_column(String(200))
+    display_name: Mapped[str] = mapped_column(String(300))
+    data_type: Mapped[str] = mapped_column(String(40))
+    storage_type: Mapped[str] = mapped_column(String(100))
+    description: Mapped[str] = mapped_column(Text, default="")
+
+
+class Version(Base):
+    """One immutable set of a dataset's rows, as a Parquet file under the data folder."""
+
+    __tablename__ = "versions"
+    __table_args__ = (UniqueConstraint("dataset_id", "number"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    dataset_id: Mapped[str] = mapped_column(ForeignKey("datasets.id"), index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    row_count: Mapped[int] = mapped_column(BigInteger)
+    byte_size: Mapped[int] = mapped_column(BigInteger)
+    checksum: Mapped[str] = mapped_column(String(80))
+    schema: Mapped[list] = mapped_column(JSON)
+    source: Mapped[str | None] = mapped_column(String(1000))
+    mode: Mapped[str] = mapped_column(String(20))
+    path: Mapped[str] = mapped_column(String(500))
+    max_row_id: Mapped[int] = mapped_column(BigInteger, default=0)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    removed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class DatasetFile(Base):
+    """A file (zipped shapefile, PDF, imagery) or a link to an external service of a dataset."""
+
+    __tablename__ = "dataset_files"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    dataset_id: Mapped[str] = mapped_column(ForeignKey("datasets.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(10))  # file | link
+    title: Mapped[str] = mapped_column(String(300))
+    file_name: Mapped[str | None] = mapped_column(String(300))
+    media_type: Mapped[str | None] = mapped_column(String(150))
+    byte_size: Mapped[int | None] = mapped_column(BigInteger)
+    checksum: Mapped[str | None] = mapped_column(String(80))
+    path: Mapped[str | None] = mapped_column(String(500))
+    url: Mapped[str | None] = mapped_column(String(2000))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class AuditEvent(Base):
+    """Append-only record of who did what; each entry carries the hash of the one before."""
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    occurred_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    actor: Mapped[str] = mapped_column(String(200))
+    action: Mapped[str] = mapped_column(String(100), index=True)
+    dataset_id: Mapped[str | None] = mapped_column(String(9), index=True)
+    detail: Mapped[dict] = mapped_column(JSON, default=dict)
+    previous_hash: Mapped[str] = mapped_column(String(64))
+    entry_hash: Mapped[str] = mapped_column(String(64))

@@ -1,0 +1,103 @@
+"""Settings for one statedata installation: where its home folder is and what it connects to.
+
+Values come from environment variables (`STATEDATA_*`), then `statedata.toml` in the home
+folder, then the defaults below. Nothing here opens a connection.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+
+DEFAULT_HOME = Path("statedata-home")
+
+# data.ct.gov's ten categories (CT open data handbook, metadata standards).
+DEFAULT_CATEGORIES = [
+    "Business",
+    "Education",
+    "Environment and Natural Resources",
+    "Government",
+    "Health and Human Services",
+    "Housing and Development",
+    "Local Government",
+    "Public Safety",
+    "Tax and Revenue",
+    "Transportation",
+]
+
+
+class Settings(BaseModel):
+    """Every setting of an installation, documented in docs/configuration.md."""
+
+    home: Path = Field(default=DEFAULT_HOME, description="Folder holding the catalog and data.")
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL of the catalog database; a SQLite file in the home folder "
+        "when unset.",
+    )
+    versions_to_keep: int = Field(
+        default=5, ge=1, description="How many versions of each dataset's rows are kept on disk."
+    )
+    categories: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_CATEGORIES),
+        description="The categories a dataset may be filed under.",
+    )
+    duckdb_memory_limit: str = Field(
+        default="2GB", description="Memory DuckDB may use while ingesting or querying."
+    )
+    duckdb_threads: int | None = Field(
+        default=None, description="Threads DuckDB may use; all cores when unset."
+    )
+    base_url: str = Field(
+        default="http://127.0.0.1:8000",
+        description="Public address of the portal, used in data.json and download links.",
+    )
+    portal_title: str = Field(default="Connecticut Open Data", description="Shown in data.json.")
+
+    @property
+    def catalog_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.home / 'catalog.sqlite').resolve()}"
+
+    @property
+    def data_dir(self) -> Path:
+        return self.home / "data"
+
+    @property
+    def files_dir(self) -> Path:
+        return self.home / "files"
+
+
+ENV_NAMES = {
+    "home": "STATEDATA_HOME",
+    "database_url": "STATEDATA_DATABASE_URL",
+    "versions_to_keep": "STATEDATA_VERSIONS_TO_KEEP",
+    "categories": "STATEDATA_CATEGORIES",
+    "duckdb_memory_limit": "STATEDATA_DUCKDB_MEMORY_LIMIT",
+    "duckdb_threads": "STATEDATA_DUCKDB_THREADS",
+    "base_url": "STATEDATA_BASE_URL",
+    "portal_title": "STATEDATA_PORTAL_TITLE",
+}
+
+
+def load_settings(home: Path | str | None = None, **overrides: object) -> Settings:
+    """Settings for the home folder given (or `STATEDATA_HOME`, or `./statedata-home`)."""
+    values: dict[str, object] = {}
+    home_path = Path(home or os.environ.get("STATEDATA_HOME") or DEFAULT_HOME)
+    config_file = home_path / "statedata.toml"
+    if config_file.exists():
+        values.update(tomllib.loads(config_file.read_text(encoding="utf-8")))
+    for name, env in ENV_NAMES.items():
+        raw = os.environ.get(env)
+        if raw is None or raw == "":
+            continue
+        values[name] = (
+            [c.strip() for c in raw.split(";") if c.strip()] if name == "categories" else raw
+        )
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    values["home"] = home_path
+    return Settings.model_validate(values)

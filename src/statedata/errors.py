@@ -1,0 +1,66 @@
+"""Typed errors of every part, each with a stable `code` and a plain-language message.
+
+They are mapped to HTTP responses in `api/errors.py` and to CLI messages in `cli.py`, nowhere
+else.
+"""
+
+from __future__ import annotations
+
+
+class StatedataError(Exception):
+    """Base of every error a user may see. `status` is the HTTP status it maps to."""
+
+    code = "statedata.error"
+    status = 400
+
+    def __init__(self, message: str, **data: object) -> None:
+        super().__init__(message)
+        self.message = message
+        self.data = data
+
+
+class NotFound(StatedataError):
+    code = "not-found"
+    status = 404
+
+
+class DatasetNotFound(NotFound):
+    code = "dataset.missing"
+
+
+class AgencyNotFound(NotFound):
+    code = "agency.missing"
+
+
+class FileNotFound(NotFound):
+    code = "file.missing"
+
+
+class InvalidInput(StatedataError):
+    """A value given by the user does not fit (an unknown category, a bad id, ...)."""
+
+    code = "input.invalid"
+
+
+class AlreadyExists(StatedataError):
+    code = "already-exists"
+    status = 409
+
+
+class IngestError(StatedataError):
+    """A file could not be read or did not fit; nothing was published."""
+
+    code = "ingest.invalid"
+    status = 422
+
+
+class PublishError(StatedataError):
+    """Rows were read but could not be combined with the current version."""
+
+    code = "publish.invalid"
+    status = 422
+
+
+class Forbidden(StatedataError):
+    code = "access.forbidden"
+    status = 403

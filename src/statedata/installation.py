@@ -1,0 +1,34 @@
+"""One statedata installation: its settings and its catalog database, opened together.
+
+Parts take an `Installation` rather than reaching for globals, so tests can run many side by
+side.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from statedata.catalog.db import Catalog
+from statedata.config import Settings, load_settings
+
+
+class Installation:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.catalog = Catalog(settings.catalog_url)
+
+    @classmethod
+    def open(cls, home: Path | str | None = None, **overrides: object) -> Installation:
+        """Open (and create or migrate if needed) the installation at `home`."""
+        installation = cls(load_settings(home, **overrides))
+        installation.init()
+        return installation
+
+    def init(self) -> None:
+        """Create the home folder and bring the catalog schema up to date; safe to repeat."""
+        for folder in (self.settings.home, self.settings.data_dir, self.settings.files_dir):
+            folder.mkdir(parents=True, exist_ok=True)
+        self.catalog.upgrade()
+
+    def close(self) -> None:
+        self.catalog.dispose()

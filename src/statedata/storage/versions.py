@@ -1,0 +1,450 @@
+"""Publishing: every publish writes a new immutable Parquet version, and the catalog points at
+it only once the file is whole and checked. Replace, append and upsert (with `:deleted`), the
+system fields `:id`, `:created_at`, `:updated_at`, and retention of old versions.
+
+A failure at any step removes what this publish wrote and leaves the current version served.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import os
+import secrets
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+
+import duckdb
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from statedata.catalog import audit, service
+from statedata.catalog.metadata import DatasetMetadata
+from statedata.catalog.models import Column, Dataset, Version, utcnow
+from statedata.errors import InvalidInput, PublishError, StatedataError
+from statedata.installation import Installation
+from statedata.storage.duck import connect, ident
+from statedata.storage.source import TableSource
+from statedata.storage.types import data_type_of
+
+SYSTEM_COLUMNS = (":id", ":created_at", ":updated_at")
+DELETED = ":deleted"
+
+
+class Mode(StrEnum):
+    REPLACE = "replace"
+    APPEND = "append"
+    UPSERT = "upsert"
+
+
+@dataclass
+class NewDataset:
+    """What is needed to create the dataset in the same transaction as its first version."""
+
+    metadata: DatasetMetadata
+    agency_code: str | None
+
+
+@dataclass
+class PublishResult:
+    dataset_id: str
+    version: int
+    row_count: int
+    rows_created: int = 0
+    rows_updated: int = 0
+    rows_deleted: int = 0
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class _Current:
+    path: Path
+    schema: list[dict]
+    max_row_id: int
+    row_count: int
+
+
+def version_path(installation: Installation, version: Version) -> Path:
+    return installation.settings.data_dir / version.path
+
+
+def publish(
+    installation: Installation,
+    source: TableSource,
+    *,
+    dataset_id: str | None = None,
+    new: NewDataset | None = None,
+    mode: Mode | str = Mode.REPLACE,
+    row_identifier: str | None = None,
+    actor: str = "system",
+) -> PublishResult:
+    """Publish `source` as the next version of `dataset_id` (or of a new dataset)."""
+    if (dataset_id is None) == (new is None):
+        raise ValueError("give either dataset_id or new")
+    mode = _mode(mode)
+    settings = installation.settings
+    current: _Current | None = None
+    if dataset_id is not None:
+        with installation.catalog.session() as session:
+            dataset = service.get_dataset(session, dataset_id)
+            row_identifier = row_identifier or dataset.row_identifier
+            if dataset.current_version is not None:
+                current = _Current(
+                    path=version_path(installation, dataset.current_version),
+                    schema=dataset.current_version.schema,
+                    max_row_id=dataset.current_version.max_row_id,
+                    row_count=dataset.current_version.row_count,
+                )
+    else:
+        assert new is not None
+        row_identifier = row_identifier or new.metadata.row_identifier
+    if mode is Mode.UPSERT and not row_identifier:
+        raise InvalidInput(
+            "An upsert matches rows by a row identifier column; name one with --row-id.",
+            field="row_identifier",
+        )
+
+    staging = settings.data_dir / "_staging"
+    staging.mkdir(parents=True, exist_ok=True)
+    temp = staging / f"{secrets.token_hex(8)}.parquet"
+    con = connect(settings, extensions=source.extensions)
+    try:
+        counts = _write_with_retries(con, source, current, mode, row_identifier, temp)
+        source.check(con, "incoming")
+        stats = _check_and_describe(con, temp, row_identifier, source.name)
+        checksum = _sha256(temp)
+        with installation.catalog.session() as session:
+            if new is not None:
+                dataset = service.create_dataset(
+                    session, new.metadata, new.agency_code, settings.categories, actor=actor
+                )
+            else:
+                dataset = service.get_dataset(session, dataset_id)  # type: ignore[arg-type]
+            number = _next_number(session, dataset.id)
+            relative = Path(dataset.id) / f"v{number}.parquet"
+            final = settings.data_dir / relative
+            final.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(temp, final)
+            try:
+                version = Version(
+                    dataset_id=dataset.id,
+                    number=number,
+                    row_count=stats["row_count"],
+                    byte_size=final.stat().st_size,
+                    checksum=f"sha256:{checksum}",
+                    schema=stats["schema"],
+                    source=source.name,
+                    mode=mode.value,
+                    path=str(relative),
+                    max_row_id=max(stats["max_row_id"], current.max_row_id if current else 0),
+                )
+                session.add(version)
+                session.flush()
+                dataset.current_version = version
+                dataset.data_updated_at = version.created_at
+                if row_identifier and row_identifier != dataset.row_identifier:
+                    dataset.row_identifier = row_identifier
+                _sync_columns(dataset, stats["schema"])
+                audit.record(
+                    session,
+                    actor,
+                    "dataset.publish",
+                    dataset.id,
+                    version=number,
+                    mode=mode.value,
+                    rows=stats["row_count"],
+                    source=source.name,
+                    checksum=version.checksum,
+                )
+                session.flush()
+            except BaseException:
+                final.unlink(missing_ok=True)
+                raise
+        result = PublishResult(
+            dataset_id=dataset.id,
+            version=number,
+            row_count=stats["row_count"],
+            notes=list(source.notes),
+            **counts,
+        )
+    except duckdb.Error as error:
+        raise source.explain(error) from error
+    finally:
+        con.close()
+        temp.unlink(missing_ok=True)
+        source.cleanup()
+    apply_retention(installation, result.dataset_id)
+    return result
+
+
+def _mode(mode: Mode | str) -> Mode:
+    try:
+        return Mode(mode)
+    except ValueError:
+        raise InvalidInput(
+            f"'{mode}' is not a publish mode; use replace, append or upsert.", field="mode"
+        ) from None
+
+
+def _next_number(session: Session, dataset_id: str) -> int:
+    numbers = session.scalars(select(Version.number).where(Version.dataset_id == dataset_id)).all()
+    return max(numbers, default=0) + 1
+
+
+def _write_with_retries(
+    con: duckdb.DuckDBPyConnection,
+    source: TableSource,
+    current: _Current | None,
+    mode: Mode,
+    row_identifier: str | None,
+    temp: Path,
+) -> dict[str, int]:
+    while True:
+        try:
+            source.relation(con).create_view("incoming", replace=True)
+            return _write(con, source.name, current, mode, row_identifier, temp)
+        except duckdb.Error as error:
+            if not source.retry(error):
+                raise
+
+
+def _incoming_columns(con: duckdb.DuckDBPyConnection, name: str) -> list[tuple[str, str]]:
+    described = con.execute("DESCRIBE incoming").fetchall()
+    columns = [(row[0], row[1]) for row in described]
+    for column, _ in columns:
+        if column.startswith(":") and column != DELETED:
+            raise PublishError(
+                f"{name}: column '{column}' starts with ':', which is kept for system fields "
+                "(:id, :created_at, :updated_at, :deleted). Rename it.",
+                column=column,
+            )
+        if not column.strip():
+            raise PublishError(f"{name}: a column has no name. Give every column a header.")
+    return columns
+
+
+def _write(
+    con: duckdb.DuckDBPyConnection,
+    name: str,
+    current: _Current | None,
+    mode: Mode,
+    row_identifier: str | None,
+    temp: Path,
+) -> dict[str, int]:
+    columns = _incoming_columns(con, name)
+    names = [c for c, _ in columns if c != DELETED]
+    has_deleted = any(c == DELETED for c, _ in columns)
+    if not names:
+        raise PublishError(f"{name} has no columns.")
+    now = utcnow()
+    base = current.max_row_id if current else 0
+    deleted_filter = (
+        f"NOT coalesce(CAST({ident(DELETED)} AS BOOLEAN), false)" if has_deleted else "true"
+    )
+    copy_options = "(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880)"
+
+    if current is None or mode is Mode.REPLACE:
+        if row_identifier and row_identifier not in names:
+            raise PublishError(
+                f"{name} has no column '{row_identifier}' to identify rows by.",
+                column=row_identifier,
+            )
+        select_list = ", ".join(ident(c) for c in names)
+        con.execute(
+            f"COPY (SELECT CAST($base + row_number() OVER () AS BIGINT) AS {ident(':id')}, "
+            f"$now::TIMESTAMPTZ AS {ident(':created_at')}, $now::TIMESTAMPTZ AS {ident(':updated_at')}, "
+            f"{select_list} FROM incoming WHERE {deleted_filter}) TO '{temp}' {copy_options}",
+            {"base": base, "now": now},
+        )
+        created = con.execute(f"SELECT count(*) FROM read_parquet('{temp}')").fetchone()[0]
+        return {"rows_created": created, "rows_deleted": current.row_count if current else 0}
+
+    existing = [(c["name"], c["type"]) for c in current.schema if c["name"] not in SYSTEM_COLUMNS]
+    existing_names = {c for c, _ in existing}
+    unknown = [c for c in names if c not in existing_names]
+    if unknown:
+        raise PublishError(
+            f"{name}: column '{unknown[0]}' is not in this dataset. To change the columns, "
+            "publish with --mode replace.",
+            column=unknown[0],
+        )
+    con.execute(f"CREATE OR REPLACE VIEW old AS SELECT * FROM read_parquet('{current.path}')")
+    casts = []
+    for column, type_name in existing:
+        if column in names:
+            casts.append(f"CAST({ident(column)} AS {type_name}) AS {ident(column)}")
+        else:
+            casts.append(f"CAST(NULL AS {type_name}) AS {ident(column)}")
+    deleted_expr = f"coalesce(CAST({ident(DELETED)} AS BOOLEAN), false)" if has_deleted else "false"
+    con.execute(
+        "CREATE OR REPLACE TEMP VIEW incoming_cast AS SELECT row_number() OVER () AS __row, "
+        f"{', '.join(casts)}, {deleted_expr} AS __deleted FROM incoming"
+    )
+    try:
+        con.execute("SELECT count(*) FROM incoming_cast").fetchone()
+    except duckdb.ConversionException as error:
+        raise _cast_failure(con, name, existing, names) from error
+    all_columns = ", ".join(ident(c) for c, _ in existing)
+    system = f"{ident(':id')}, {ident(':created_at')}, {ident(':updated_at')}"
+
+    if mode is Mode.APPEND:
+        con.execute(
+            f"COPY (SELECT {system}, {all_columns} FROM old UNION ALL "
+            f"SELECT CAST($base + row_number() OVER (ORDER BY __row) AS BIGINT), $now::TIMESTAMPTZ, "
+            f"$now::TIMESTAMPTZ, {all_columns} FROM incoming_cast WHERE NOT __deleted) "
+            f"TO '{temp}' {copy_options}",
+            {"base": base, "now": now},
+        )
+        created = con.execute("SELECT count(*) FROM incoming_cast WHERE NOT __deleted").fetchone()[
+            0
+        ]
+        return {"rows_created": created}
+
+    key = ident(row_identifier)  # type: ignore[arg-type]
+    if row_identifier not in existing_names:
+        raise PublishError(
+            f"This dataset has no column '{row_identifier}' to match rows by.",
+            column=row_identifier,
+        )
+    missing_key = con.execute(
+        f"SELECT __row FROM incoming_cast WHERE {key} IS NULL ORDER BY __row LIMIT 1"
+    ).fetchone()
+    if missing_key:
+        raise PublishError(
+            f"{name}: row {missing_key[0]} has no value in the row identifier column "
+            f"'{row_identifier}', so it cannot be matched.",
+            line=missing_key[0] + 1,
+            column=row_identifier,
+        )
+    con.execute(
+        "CREATE OR REPLACE TEMP VIEW latest AS SELECT * FROM incoming_cast "
+        f"QUALIFY row_number() OVER (PARTITION BY {key} ORDER BY __row DESC) = 1"
+    )
+    created, updated, deleted = con.execute(
+        "SELECT count(*) FILTER (WHERE NOT l.__deleted AND o.k IS NULL), "
+        "count(*) FILTER (WHERE NOT l.__deleted AND o.k IS NOT NULL), "
+        "count(*) FILTER (WHERE l.__deleted AND o.k IS NOT NULL) "
+        f"FROM latest l LEFT JOIN (SELECT {key} AS k FROM old) o ON o.k = l.{key}"
+    ).fetchone()
+    # A column the update leaves out keeps its current value, as Socrata's upsert does.
+    prefixed = ", ".join(
+        f"l.{ident(c)}" if c in names else f"o.{ident(c)} AS {ident(c)}" for c, _ in existing
+    )
+    con.execute(
+        f"COPY (SELECT {system}, {all_columns} FROM old ANTI JOIN latest USING ({key}) "
+        "UNION ALL "
+        f"SELECT CAST(coalesce(o.{ident(':id')}, $base + sum(CASE WHEN o.{ident(':id')} IS NULL THEN 1 ELSE 0 END) "
+        f"OVER (ORDER BY l.__row ROWS UNBOUNDED PRECEDING)) AS BIGINT), "
+        f"coalesce(o.{ident(':created_at')}, $now::TIMESTAMPTZ), $now::TIMESTAMPTZ, {prefixed} "
+        f"FROM latest l LEFT JOIN old o ON o.{key} = l.{key} WHERE NOT l.__deleted "
+        f"ORDER BY 1) TO '{temp}' {copy_options}",
+        {"base": base, "now": now},
+    )
+    return {"rows_created": created, "rows_updated": updated, "rows_deleted": deleted}
+
+
+def _cast_failure(
+    con: duckdb.DuckDBPyConnection, name: str, existing: list[tuple[str, str]], names: list[str]
+) -> StatedataError:
+    for column, type_name in existing:
+        if column not in names:
+            continue
+        bad = con.execute(
+            f"SELECT n, CAST(v AS VARCHAR) FROM (SELECT row_number() OVER () AS n, {ident(column)} AS v "
+            f"FROM incoming) WHERE v IS NOT NULL AND TRY_CAST(v AS {type_name}) IS NULL ORDER BY n LIMIT 1"
+        ).fetchone()
+        if bad:
+            return PublishError(
+                f"{name}: row {bad[0]}, column '{column}': '{bad[1]}' does not fit the column's "
+                f"type ({data_type_of(type_name)}).",
+                line=bad[0] + 1,
+                column=column,
+                value=bad[1],
+            )
+    return PublishError(f"{name}: the rows do not fit this dataset's column types.")
+
+
+def _check_and_describe(
+    con: duckdb.DuckDBPyConnection, temp: Path, row_identifier: str | None, name: str
+) -> dict:
+    parquet = f"read_parquet('{temp}')"
+    row_count, max_row_id = con.execute(
+        f"SELECT count(*), coalesce(max({ident(':id')}), 0) FROM {parquet}"
+    ).fetchone()
+    if row_count == 0:
+        raise PublishError(f"{name} has no rows: there is nothing to publish.")
+    if row_identifier:
+        key = ident(row_identifier)
+        empty = con.execute(f"SELECT count(*) FROM {parquet} WHERE {key} IS NULL").fetchone()[0]
+        if empty:
+            raise PublishError(
+                f"{name}: {empty} row(s) have no value in the row identifier column "
+                f"'{row_identifier}'; every row needs one.",
+                column=row_identifier,
+            )
+        duplicate = con.execute(
+            f"SELECT CAST({key} AS VARCHAR), count(*) FROM {parquet} GROUP BY {key} "
+            "HAVING count(*) > 1 LIMIT 1"
+        ).fetchone()
+        if duplicate:
+            raise PublishError(
+                f"{name}: the row identifier '{row_identifier}' must be unique, but "
+                f"'{duplicate[0]}' appears {duplicate[1]} times.",
+                column=row_identifier,
+                value=duplicate[0],
+            )
+    schema = [
+        {"name": row[0], "type": row[1]}
+        for row in con.execute(f"DESCRIBE SELECT * FROM {parquet}").fetchall()
+    ]
+    return {"row_count": row_count, "max_row_id": max_row_id, "schema": schema}
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while block := handle.read(4 << 20):
+            digest.update(block)
+        os.fsync(handle.fileno())
+    return digest.hexdigest()
+
+
+def _sync_columns(dataset: Dataset, schema: list[dict]) -> None:
+    """Make the data dictionary follow the new schema, keeping what publishers wrote."""
+    old = {c.field_name: c for c in dataset.columns}
+    kept = []
+    position = 0
+    for column in schema:
+        name = column["name"]
+        if name in SYSTEM_COLUMNS:
+            continue
+        entry = old.get(name) or Column(field_name=name, display_name=name, description="")
+        entry.position = position
+        entry.storage_type = column["type"]
+        entry.data_type = data_type_of(column["type"])
+        kept.append(entry)
+        position += 1
+    dataset.columns = kept
+
+
+def apply_retention(installation: Installation, dataset_id: str) -> list[int]:
+    """Delete the files of versions beyond the configured number to keep; return their numbers."""
+    keep = installation.settings.versions_to_keep
+    removed: list[int] = []
+    with installation.catalog.session() as session:
+        dataset = session.get(Dataset, dataset_id)
+        if dataset is None:
+            return removed
+        versions = session.scalars(
+            select(Version)
+            .where(Version.dataset_id == dataset_id, Version.removed_at.is_(None))
+            .order_by(Version.number.desc())
+        ).all()
+        for version in versions[keep:]:
+            if version.id == dataset.current_version_id:
+                continue
+            version_path(installation, version).unlink(missing_ok=True)
+            version.removed_at = dt.datetime.now(dt.UTC)
+            removed.append(version.number)
+    return removed
