@@ -91,3 +91,49 @@ def write_file(tmp_path: Path):  # type: ignore[no-untyped-def]
         return path
 
     return write
+
+
+class LiveServer:
+    """`statedata`'s app served by uvicorn on a free loopback port, in a thread."""
+
+    def __init__(self, installation: Installation) -> None:
+        import threading
+
+        import uvicorn
+
+        from statedata.api.app import create_app
+
+        config = uvicorn.Config(
+            create_app(installation), host="127.0.0.1", port=0, log_level="warning"
+        )
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.thread.start()
+        import time
+
+        deadline = time.monotonic() + 20
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("the test server did not start")
+            time.sleep(0.02)
+        port = self.server.servers[0].sockets[0].getsockname()[1]
+        self.url = f"http://127.0.0.1:{port}"
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+
+@pytest.fixture
+def live_server(installation: Installation) -> Iterator[LiveServer]:
+    server = LiveServer(installation)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def http(live_server: LiveServer):  # type: ignore[no-untyped-def]
+    import httpx
+
+    with httpx.Client(base_url=live_server.url, timeout=30) as client:
+        yield client

@@ -56,6 +56,17 @@ class Settings(BaseModel):
         description="Public address of the portal, used in data.json and download links.",
     )
     portal_title: str = Field(default="Connecticut Open Data", description="Shown in data.json.")
+    publisher_name: str = Field(
+        default="State of Connecticut",
+        description="Publisher named in data.json for datasets with no agency.",
+    )
+    contact_name: str = Field(
+        default="Open Data Team",
+        description="Contact named in data.json for datasets that name none.",
+    )
+    contact_email: str = Field(
+        default="opendata@example.gov", description="Email of that contact."
+    )
 
     @property
     def catalog_url(self) -> str:
@@ -81,6 +92,9 @@ ENV_NAMES = {
     "duckdb_threads": "STATEDATA_DUCKDB_THREADS",
     "base_url": "STATEDATA_BASE_URL",
     "portal_title": "STATEDATA_PORTAL_TITLE",
+    "publisher_name": "STATEDATA_PUBLISHER_NAME",
+    "contact_name": "STATEDATA_CONTACT_NAME",
+    "contact_email": "STATEDATA_CONTACT_EMAIL",
 }
 
 

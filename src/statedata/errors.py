@@ -64,3 +64,14 @@ class PublishError(StatedataError):
 class Forbidden(StatedataError):
     code = "access.forbidden"
     status = 403
+
+
+def from_validation(error: Exception) -> InvalidInput:
+    """A pydantic ValidationError as one plain message naming each bad field."""
+    problems = []
+    for item in getattr(error, "errors", lambda: [])():
+        where = ".".join(str(part) for part in item.get("loc", ()) if part != "body")
+        message = str(item.get("msg", "is not valid")).removeprefix("Value error, ")
+        problems.append(f"{where}: {message}" if where else message)
+    text = "; ".join(problems) or str(error)
+    return InvalidInput(f"Some values are not valid: {text}.", problems=problems)

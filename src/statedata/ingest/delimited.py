@@ -35,6 +35,10 @@ class DelimitedSource(TableSource):
             "escape = '\"'",
             "strict_mode = true",
             "null_padding = false",
+            # Published tables have a header on the first line; letting the sniffer guess
+            # would let it skip a "preamble" line or take the header for data.
+            "header = true",
+            "skip = 0",
             "max_line_size = 10000000",
         ]
         if self.full_sample:
@@ -42,7 +46,7 @@ class DelimitedSource(TableSource):
         if self.schema is not None:
             params["columns"] = self.schema.duckdb_columns()
             params["nullstr"] = self.schema.missing_values
-            options += ["header = true", "columns = $columns", "nullstr = $nullstr"]
+            options += ["columns = $columns", "nullstr = $nullstr"]
             options += self.schema.format_options()
         sql = f"SELECT * FROM read_csv($path, {', '.join(options)})"
         return con.sql(sql, params=params)
@@ -56,7 +60,7 @@ class DelimitedSource(TableSource):
                 return True
             return False
         if (
-            isinstance(error, duckdb.ConversionException)
+            ("Could not convert" in message or isinstance(error, duckdb.ConversionException))
             and self.schema is None
             and not self.full_sample
         ):

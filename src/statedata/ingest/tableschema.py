@@ -74,13 +74,23 @@ class TableSchema:
         return {f.name: DUCKDB_TYPES.get(f.type, "VARCHAR") for f in self.schema.fields}
 
     def format_options(self) -> list[str]:
-        """read_csv options for date formats the schema declares (one per type, as DuckDB takes)."""
+        """read_csv options for the date format the schema declares (DuckDB takes one per type).
+
+        Table Schema's "default" date format is ISO 8601, so DuckDB must not guess another from
+        a sample; "any" lets it guess.
+        """
         options = []
-        for field in self.schema.fields:
-            fmt = getattr(field, "format", "default")
-            if field.type == "date" and fmt not in ("default", "any", None):
+        dates = [f for f in self.schema.fields if f.type == "date"]
+        if dates:
+            fmt = getattr(dates[0], "format", "default") or "default"
+            if fmt == "default":
+                options.append("dateformat = '%Y-%m-%d'")
+            elif fmt != "any":
                 options.append(f"dateformat = {_literal(fmt)}")
-            if field.type == "datetime" and fmt not in ("default", "any", None):
+        stamps = [f for f in self.schema.fields if f.type == "datetime"]
+        if stamps:
+            fmt = getattr(stamps[0], "format", "default") or "default"
+            if fmt not in ("default", "any"):
                 options.append(f"timestampformat = {_literal(fmt)}")
         return options
 
@@ -171,7 +181,9 @@ class TableSchema:
                 )
             for condition, params, problem in checks:
                 found = con.execute(
-                    f"SELECT row_number, CAST(value AS VARCHAR) FROM (SELECT row_number() OVER () AS row_number, {column} AS value, * FROM {view}) WHERE {condition.replace(column, 'value') if False else condition} ORDER BY row_number LIMIT 1",
+                    f"SELECT n, CAST({column} AS VARCHAR) FROM "
+                    f"(SELECT row_number() OVER () AS n, * FROM {view}) "
+                    f"WHERE {condition} ORDER BY n LIMIT 1",
                     params,
                 ).fetchone()
                 if found:

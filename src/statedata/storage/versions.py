@@ -281,10 +281,11 @@ def _write(
         "CREATE OR REPLACE TEMP VIEW incoming_cast AS SELECT row_number() OVER () AS __row, "
         f"{', '.join(casts)}, {deleted_expr} AS __deleted FROM incoming"
     )
-    try:
-        con.execute("SELECT count(*) FROM incoming_cast").fetchone()
-    except duckdb.ConversionException as error:
-        raise _cast_failure(con, name, existing, names) from error
+    incoming_types = dict(columns)
+    to_check = [(c, t) for c, t in existing if c in names and incoming_types[c] != t]
+    failure = _first_cast_failure(con, name, to_check)
+    if failure is not None:
+        raise failure
     all_columns = ", ".join(ident(c) for c, _ in existing)
     system = f"{ident(':id')}, {ident(':created_at')}, {ident(':updated_at')}"
 
@@ -344,25 +345,34 @@ def _write(
     return {"rows_created": created, "rows_updated": updated, "rows_deleted": deleted}
 
 
-def _cast_failure(
-    con: duckdb.DuckDBPyConnection, name: str, existing: list[tuple[str, str]], names: list[str]
-) -> StatedataError:
-    for column, type_name in existing:
-        if column not in names:
-            continue
-        bad = con.execute(
-            f"SELECT n, CAST(v AS VARCHAR) FROM (SELECT row_number() OVER () AS n, {ident(column)} AS v "
-            f"FROM incoming) WHERE v IS NOT NULL AND TRY_CAST(v AS {type_name}) IS NULL ORDER BY n LIMIT 1"
-        ).fetchone()
-        if bad:
-            return PublishError(
-                f"{name}: row {bad[0]}, column '{column}': '{bad[1]}' does not fit the column's "
-                f"type ({data_type_of(type_name)}).",
-                line=bad[0] + 1,
-                column=column,
-                value=bad[1],
-            )
-    return PublishError(f"{name}: the rows do not fit this dataset's column types.")
+def _first_cast_failure(
+    con: duckdb.DuckDBPyConnection, name: str, to_check: list[tuple[str, str]]
+) -> StatedataError | None:
+    """The first row and column whose value does not fit the dataset's type, in one scan."""
+    if not to_check:
+        return None
+    firsts = ", ".join(
+        f"min(n) FILTER (WHERE {ident(c)} IS NOT NULL AND TRY_CAST({ident(c)} AS {t}) IS NULL)"
+        for c, t in to_check
+    )
+    found = con.execute(
+        f"SELECT {firsts} FROM (SELECT row_number() OVER () AS n, * FROM incoming)"
+    ).fetchone()
+    bad = [(row, c, t) for row, (c, t) in zip(found, to_check, strict=True) if row is not None]
+    if not bad:
+        return None
+    row, column, type_name = min(bad)
+    value = con.execute(
+        f"SELECT CAST({ident(column)} AS VARCHAR) FROM incoming LIMIT 1 OFFSET $skip",
+        {"skip": row - 1},
+    ).fetchone()[0]
+    return PublishError(
+        f"{name}: row {row}, column '{column}': '{value}' does not fit the column's type "
+        f"({data_type_of(type_name)}).",
+        line=row + 1,
+        column=column,
+        value=value,
+    )
 
 
 def _check_and_describe(

@@ -1,0 +1,29 @@
+"""`/data.json`: the public catalog in DCAT-US 1.1, for harvesters such as data.gov."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
+from statedata.api.responses import JSON
+from sqlalchemy.orm import Session
+
+from statedata.access import Action, Actor, can
+from statedata.api import deps
+from statedata.catalog import service
+from statedata.catalog.dcat import catalog_document
+from statedata.installation import Installation
+
+router = APIRouter(tags=["catalog"])
+
+
+@router.get("/data.json", summary="The catalog as DCAT-US 1.1")
+def data_json(
+    installation: Annotated[Installation, Depends(deps.installation)],
+    session: Annotated[Session, Depends(deps.session)],
+    actor: Annotated[Actor, Depends(deps.actor)],
+    base: Annotated[str, Depends(deps.base_url)],
+) -> JSON:
+    datasets = [d for d in service.list_datasets(session) if can(actor, Action.READ_METADATA, d)]
+    settings = installation.settings.model_copy(update={"base_url": base})
+    return JSON(catalog_document(datasets, settings))

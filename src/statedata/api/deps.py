@@ -1,0 +1,29 @@
+"""What routes receive: the installation, a catalog session and the actor asking."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from fastapi import Request
+from sqlalchemy.orm import Session
+
+from statedata.access import ANONYMOUS, Actor
+from statedata.installation import Installation
+
+
+def installation(request: Request) -> Installation:
+    return request.app.state.installation
+
+
+def session(request: Request) -> Iterator[Session]:
+    with request.app.state.installation.catalog.session() as db:
+        yield db
+
+
+def actor(request: Request) -> Actor:
+    # Sign-in and API tokens arrive with accounts; until then every request is anonymous.
+    return ANONYMOUS
+
+
+def base_url(request: Request) -> str:
+    return str(request.base_url).rstrip("/")

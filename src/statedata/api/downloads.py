@@ -1,0 +1,114 @@
+"""Downloads of a dataset's current version (CSV and JSON streamed, Parquet as a file) and of
+its attached files."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
+from fastapi.responses import FileResponse, StreamingResponse
+from sqlalchemy.orm import Session
+
+from statedata.access import Action, Actor, require
+from statedata.api import deps
+from statedata.catalog import service
+from statedata.catalog.models import Dataset, Version
+from statedata.errors import FileNotFound, NotFound
+from statedata.installation import Installation
+from statedata.storage import export
+from statedata.storage.versions import version_path
+
+router = APIRouter(prefix="/api/v1/datasets/{dataset_id}", tags=["downloads"])
+
+
+def _readable_version(session: Session, dataset_id: str, actor: Actor) -> tuple[Dataset, Version]:
+    dataset = service.get_dataset(session, dataset_id)
+    require(actor, Action.READ_ROWS, dataset)
+    if dataset.current_version is None:
+        raise NotFound(
+            f"Dataset {dataset_id} has no rows to download; see its files and links instead.",
+            id=dataset_id,
+        )
+    return dataset, dataset.current_version
+
+
+def _headers(dataset: Dataset, version: Version, extension: str) -> dict[str, str]:
+    return {
+        "Content-Disposition": f'attachment; filename="{dataset.slug}-{dataset.id}.{extension}"',
+        "ETag": f'"{version.checksum.removeprefix("sha256:")[:32]}"',
+        "Last-Modified": version.created_at.strftime("%a, %d %b %Y %H:%M:%S GMT"),
+        "X-Statedata-Version": str(version.number),
+    }
+
+
+@router.get("/rows.csv", summary="The current rows as CSV (streamed)")
+def rows_csv(
+    dataset_id: str,
+    installation: Annotated[Installation, Depends(deps.installation)],
+    session: Annotated[Session, Depends(deps.session)],
+    actor: Annotated[Actor, Depends(deps.actor)],
+) -> StreamingResponse:
+    dataset, version = _readable_version(session, dataset_id, actor)
+    path = version_path(installation, version)
+    return StreamingResponse(
+        export.stream_csv(installation.settings, version, path),
+        media_type="text/csv; charset=utf-8",
+        headers=_headers(dataset, version, "csv"),
+    )
+
+
+@router.get("/rows.json", summary="The current rows as a JSON array (streamed)")
+def rows_json(
+    dataset_id: str,
+    installation: Annotated[Installation, Depends(deps.installation)],
+    session: Annotated[Session, Depends(deps.session)],
+    actor: Annotated[Actor, Depends(deps.actor)],
+) -> StreamingResponse:
+    dataset, version = _readable_version(session, dataset_id, actor)
+    path = version_path(installation, version)
+    return StreamingResponse(
+        export.stream_json(installation.settings, version, path),
+        media_type="application/json",
+        headers=_headers(dataset, version, "json"),
+    )
+
+
+@router.get("/rows.parquet", summary="The current rows as Parquet")
+def rows_parquet(
+    dataset_id: str,
+    installation: Annotated[Installation, Depends(deps.installation)],
+    session: Annotated[Session, Depends(deps.session)],
+    actor: Annotated[Actor, Depends(deps.actor)],
+) -> FileResponse:
+    dataset, version = _readable_version(session, dataset_id, actor)
+    path = export.parquet_download(
+        installation.settings, version, version_path(installation, version)
+    )
+    return FileResponse(
+        path,
+        media_type="application/vnd.apache.parquet",
+        headers=_headers(dataset, version, "parquet"),
+    )
+
+
+@router.get("/files/{file_id}", summary="An attached file")
+def attached_file(
+    dataset_id: str,
+    file_id: int,
+    installation: Annotated[Installation, Depends(deps.installation)],
+    session: Annotated[Session, Depends(deps.session)],
+    actor: Annotated[Actor, Depends(deps.actor)],
+) -> FileResponse:
+    from statedata.storage.files import file_path
+
+    dataset = service.get_dataset(session, dataset_id)
+    require(actor, Action.READ_ROWS, dataset)
+    item = next((f for f in dataset.files if f.id == file_id and f.kind == "file"), None)
+    if item is None:
+        raise FileNotFound(f"Dataset {dataset_id} has no file {file_id}.", id=file_id)
+    return FileResponse(
+        file_path(installation, item),
+        media_type=item.media_type or "application/octet-stream",
+        filename=item.file_name,
+        headers={"Digest": f"sha-256={item.checksum}"} if item.checksum else None,
+    )
