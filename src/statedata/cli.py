@@ -73,7 +73,9 @@ def publish(
     path: Annotated[Path, typer.Argument(help="The file to publish.")],
     agency: Annotated[str | None, typer.Option(help="Code of the publishing agency.")] = None,
     title: Annotated[str | None, typer.Option(help="Title of a new dataset.")] = None,
-    dataset: Annotated[str | None, typer.Option(help="Id of an existing dataset to update.")] = None,
+    dataset: Annotated[
+        str | None, typer.Option(help="Id of an existing dataset to update.")
+    ] = None,
     mode: Annotated[str, typer.Option(help="replace, append or upsert.")] = "replace",
     row_id: Annotated[
         str | None, typer.Option("--row-id", help="Column that identifies each row.")
@@ -121,8 +123,13 @@ def publish(
         size_mb = path.stat().st_size / 1e6
         with _spinner(f"Publishing {path.name} ({size_mb:,.1f} MB)"):
             result = publish_rows(
-                installation, source, dataset_id=dataset, new=new, mode=mode,
-                row_identifier=row_id, actor="cli",
+                installation,
+                source,
+                dataset_id=dataset,
+                new=new,
+                mode=mode,
+                row_identifier=row_id,
+                actor="cli",
             )
         if source.attach_original:
             from statedata.storage.files import add_file
@@ -147,8 +154,11 @@ def raise_usage(message: str) -> None:
 @contextmanager
 def _spinner(label: str):  # type: ignore[no-untyped-def]
     with Progress(
-        SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
-        console=err, transient=True,
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
     ) as progress:
         progress.add_task(label, total=None)
         yield
@@ -170,10 +180,13 @@ def datasets_list(
         table = Table("id", "title", "agency", "frequency", "rows", "data updated", "status")
         for d in rows:
             table.add_row(
-                d.id, d.title, d.agency.code if d.agency else "(none)",
+                d.id,
+                d.title,
+                d.agency.code if d.agency else "(none)",
                 frequency_name(d.update_frequency) or "",
                 f"{d.current_version.row_count:,}" if d.current_version else "",
-                d.data_updated_at.date().isoformat() if d.data_updated_at else "", d.status,
+                d.data_updated_at.date().isoformat() if d.data_updated_at else "",
+                d.status,
             )
         out.print(table)
 
@@ -198,7 +211,8 @@ def datasets_show(dataset_id: str, home: Home = None) -> None:
     from statedata.catalog.documents import dataset_document
 
     with opened(home) as installation, installation.catalog.session() as session:
-        document = dataset_document(session, service.get_dataset(session, dataset_id))
+        dataset = service.get_dataset(session, dataset_id)
+        document = dataset_document(session, dataset, installation.settings.base_url)
         print(json.dumps(document, indent=2, default=str))
 
 
@@ -236,7 +250,9 @@ def agencies_list(home: Home = None) -> None:
         table = Table("code", "name", "parent", "datasets")
         for agency in service.list_agencies(session):
             table.add_row(
-                agency.code, agency.name, agency.parent.code if agency.parent else "",
+                agency.code,
+                agency.name,
+                agency.parent.code if agency.parent else "",
                 str(counts.get(agency.id, 0)),
             )
         out.print(table)
@@ -281,8 +297,12 @@ def files_list(dataset_id: str, home: Home = None) -> None:
         table = Table("id", "kind", "title", "name or url", "bytes", "checksum")
         for item in list_files(installation, dataset_id):
             table.add_row(
-                str(item.id), item.kind, item.title, item.file_name or item.url or "",
-                f"{item.byte_size:,}" if item.byte_size else "", item.checksum or "",
+                str(item.id),
+                item.kind,
+                item.title,
+                item.file_name or item.url or "",
+                f"{item.byte_size:,}" if item.byte_size else "",
+                item.checksum or "",
             )
         out.print(table)
 
@@ -334,8 +354,11 @@ def demo(
             out.print("The demo portal is already built; reusing it.")
         else:
             with Progress(
-                TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                TimeElapsedColumn(), console=err,
+                TextColumn("{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                console=err,
             ) as progress:
                 task = progress.add_task("Building the demo portal", total=None)
 

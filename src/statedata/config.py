@@ -64,9 +64,7 @@ class Settings(BaseModel):
         default="Open Data Team",
         description="Contact named in data.json for datasets that name none.",
     )
-    contact_email: str = Field(
-        default="opendata@example.gov", description="Email of that contact."
-    )
+    contact_email: str = Field(default="opendata@example.gov", description="Email of that contact.")
 
     @property
     def catalog_url(self) -> str:

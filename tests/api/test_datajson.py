@@ -33,21 +33,42 @@ def _validator() -> Draft4Validator:
 
 def test_data_json_is_valid_dcat_us(http, installation, agency, write_file):
     with installation.catalog.session() as session:
-        service.add_agency(session, "OCME", "Office of the Chief Medical Examiner", parent_code="DPH")
-        service.create_dataset(session, DatasetMetadata(title="No tags, no contact"), None, DEFAULT_CATEGORIES)
+        service.add_agency(
+            session, "OCME", "Office of the Chief Medical Examiner", parent_code="DPH"
+        )
+        service.create_dataset(
+            session, DatasetMetadata(title="No tags, no contact"), None, DEFAULT_CATEGORIES
+        )
         service.create_dataset(
             session,
             DatasetMetadata(
-                title="Accidental Drug Related Deaths", description="Deaths by town.",
-                category="Health and Human Services", tags=["overdose"], license="public-domain",
-                contact_name="OCME", contact_email="ocme@example.gov", update_frequency="every weekday",
-                spatial_coverage="Connecticut", related_documents=[{"title": "Guide", "url": "https://example.gov/g.pdf"}],
-                temporal_coverage_start="2012-01-01", temporal_coverage_end="2024-12-31",
+                title="Accidental Drug Related Deaths",
+                description="Deaths by town.",
+                category="Health and Human Services",
+                tags=["overdose"],
+                license="public-domain",
+                contact_name="OCME",
+                contact_email="ocme@example.gov",
+                update_frequency="every weekday",
+                spatial_coverage="Connecticut",
+                related_documents=[{"title": "Guide", "url": "https://example.gov/g.pdf"}],
+                temporal_coverage_start="2012-01-01",
+                temporal_coverage_end="2024-12-31",
             ),
-            "OCME", DEFAULT_CATEGORIES,
+            "OCME",
+            DEFAULT_CATEGORIES,
         )
-        service.create_dataset(session, DatasetMetadata(title="Hidden", classification="personal"), "DPH", DEFAULT_CATEGORIES)
-    publish(installation, open_table(write_file("t.csv", "a,b\n1,2\n")), new=NewDataset(DatasetMetadata(title="With rows", update_frequency="not updated"), "DPH"))
+        service.create_dataset(
+            session,
+            DatasetMetadata(title="Hidden", classification="personal"),
+            "DPH",
+            DEFAULT_CATEGORIES,
+        )
+    publish(
+        installation,
+        open_table(write_file("t.csv", "a,b\n1,2\n")),
+        new=NewDataset(DatasetMetadata(title="With rows", update_frequency="not updated"), "DPH"),
+    )
 
     catalog = http.get("/data.json").json()
     errors = sorted(_validator().iter_errors(catalog), key=lambda e: list(e.path))
@@ -63,4 +84,11 @@ def test_data_json_is_valid_dcat_us(http, installation, agency, write_file):
 
 
 def test_validator_catches_a_broken_catalog():
-    assert list(_validator().iter_errors({"conformsTo": "https://project-open-data.cio.gov/v1.1/schema", "dataset": [{"title": "x"}]}))
+    assert list(
+        _validator().iter_errors(
+            {
+                "conformsTo": "https://project-open-data.cio.gov/v1.1/schema",
+                "dataset": [{"title": "x"}],
+            }
+        )
+    )

@@ -18,7 +18,7 @@ CSV = (
     "town,county,cases,rate,reported\n"
     "Andover,Tolland,3,1.25,2024-01-02\n"
     'Ansonia,"New Haven",12,,2024-01-03\n'
-    'Avon,Hartford,7,0.5,2024-01-04\n'
+    "Avon,Hartford,7,0.5,2024-01-04\n"
 )
 
 
@@ -26,8 +26,11 @@ CSV = (
 def published(installation, agency, write_file) -> str:
     path = write_file("towns.csv", CSV)
     metadata = DatasetMetadata(
-        title="Cases by town", category="Health and Human Services", tags=["covid"],
-        update_frequency="daily", row_identifier="town",
+        title="Cases by town",
+        category="Health and Human Services",
+        tags=["covid"],
+        update_frequency="daily",
+        row_identifier="town",
     )
     return publish(installation, open_table(path), new=NewDataset(metadata, agency)).dataset_id
 
@@ -50,7 +53,13 @@ def test_dataset_list_and_detail(http, published):
     assert summary["id"] == published and summary["row_count"] == 3
     assert summary["update_frequency"] == {"code": "R/P1D", "name": "daily"}
     detail = http.get(f"/api/v1/datasets/{published}").json()
-    assert [c["field_name"] for c in detail["columns"]] == ["town", "county", "cases", "rate", "reported"]
+    assert [c["field_name"] for c in detail["columns"]] == [
+        "town",
+        "county",
+        "cases",
+        "rate",
+        "reported",
+    ]
     assert detail["versions"][0]["number"] == 1
     assert detail["downloads"]["csv"].endswith(f"/api/v1/datasets/{published}/rows.csv")
     assert detail["agency"]["code"] == "DPH"
@@ -63,13 +72,21 @@ def test_csv_download_is_identical_in_content(http, published):
     downloaded = list(csv.reader(io.StringIO(response.text)))
     original = list(csv.reader(io.StringIO(CSV)))
     assert downloaded[0] == original[0]
-    normalise = lambda rows: [[str(float(v)) if v.replace(".", "").isdigit() else v for v in r] for r in rows]  # noqa: E731
+    normalise = lambda rows: [
+        [str(float(v)) if v.replace(".", "").isdigit() else v for v in r] for r in rows
+    ]
     assert normalise(downloaded[1:]) == normalise(original[1:])
 
 
 def test_json_download(http, published):
     rows = http.get(f"/api/v1/datasets/{published}/rows.json").json()
-    assert rows[1] == {"town": "Ansonia", "county": "New Haven", "cases": 12, "rate": None, "reported": "2024-01-03"}
+    assert rows[1] == {
+        "town": "Ansonia",
+        "county": "New Haven",
+        "cases": 12,
+        "rate": None,
+        "reported": "2024-01-03",
+    }
 
 
 def test_parquet_download(http, published, tmp_path):
@@ -79,12 +96,22 @@ def test_parquet_download(http, published, tmp_path):
     path.write_bytes(response.content)
     rows = duckdb.connect().execute(f"SELECT town, cases FROM read_parquet('{path}')").fetchall()
     assert rows == [("Andover", 3), ("Ansonia", 12), ("Avon", 7)]
-    columns = [d[0] for d in duckdb.connect().execute(f"SELECT * FROM read_parquet('{path}')").description]
+    columns = [
+        d[0] for d in duckdb.connect().execute(f"SELECT * FROM read_parquet('{path}')").description
+    ]
     assert ":id" not in columns
 
 
 def test_download_serves_the_new_version_after_publish(http, installation, published, write_file):
-    publish(installation, open_table(write_file("v2.csv", "town,county,cases,rate,reported\nBethel,Fairfield,1,1,2024-02-01\n")), dataset_id=published)
+    publish(
+        installation,
+        open_table(
+            write_file(
+                "v2.csv", "town,county,cases,rate,reported\nBethel,Fairfield,1,1,2024-02-01\n"
+            )
+        ),
+        dataset_id=published,
+    )
     assert http.get(f"/api/v1/datasets/{published}/rows.json").json()[0]["town"] == "Bethel"
 
 
@@ -101,7 +128,9 @@ def test_non_public_dataset_is_not_served_anywhere(http, protected):
 
 def test_dataset_without_rows_says_so(http, installation, agency):
     with installation.catalog.session() as session:
-        dataset_id = service.create_dataset(session, DatasetMetadata(title="Links only"), agency, DEFAULT_CATEGORIES).id
+        dataset_id = service.create_dataset(
+            session, DatasetMetadata(title="Links only"), agency, DEFAULT_CATEGORIES
+        ).id
     response = http.get(f"/api/v1/datasets/{dataset_id}/rows.csv")
     assert response.status_code == 404 and "no rows" in response.json()["message"]
 
@@ -124,7 +153,12 @@ def test_errors_are_json_with_code_and_message(http, path, status, code):
 
 def test_openapi_lists_the_routes(http):
     spec = http.get("/api/openapi.json").json()
-    for path in ("/api/v1/datasets", "/api/v1/datasets/{dataset_id}", "/api/v1/agencies",
-                 "/api/v1/datasets/{dataset_id}/rows.csv", "/data.json"):
+    for path in (
+        "/api/v1/datasets",
+        "/api/v1/datasets/{dataset_id}",
+        "/api/v1/agencies",
+        "/api/v1/datasets/{dataset_id}/rows.csv",
+        "/data.json",
+    ):
         assert path in spec["paths"]
     json.dumps(spec)

@@ -25,12 +25,18 @@ def test_agency_with_parent_is_listed(installation):
 
 
 def test_duplicate_agency_code_is_refused(installation, agency):
-    with pytest.raises(AlreadyExists, match="DPH already exists"), installation.catalog.session() as s:
+    with (
+        pytest.raises(AlreadyExists, match="DPH already exists"),
+        installation.catalog.session() as s,
+    ):
         service.add_agency(s, "DPH", "Again")
 
 
 def test_bad_agency_code_is_refused(installation):
-    with pytest.raises(InvalidInput, match="not a usable agency code"), installation.catalog.session() as s:
+    with (
+        pytest.raises(InvalidInput, match="not a usable agency code"),
+        installation.catalog.session() as s,
+    ):
         service.add_agency(s, "no spaces", "X")
 
 
@@ -80,7 +86,9 @@ def test_dataset_keeps_every_metadata_field(installation, agency):
 
 def test_unattributed_dataset_has_no_agency(installation):
     with installation.catalog.session() as session:
-        d = service.create_dataset(session, DatasetMetadata(title="Orphan"), None, DEFAULT_CATEGORIES)
+        d = service.create_dataset(
+            session, DatasetMetadata(title="Orphan"), None, DEFAULT_CATEGORIES
+        )
         assert d.agency is None
 
 
@@ -112,8 +120,13 @@ def test_bad_metadata_is_refused_with_the_field_named(field, value, message):
 
 
 def test_unknown_category_is_refused(installation):
-    with pytest.raises(InvalidInput, match="not one of this portal's categories"), installation.catalog.session() as s:
-        service.create_dataset(s, DatasetMetadata(title="X", category="Sports"), None, DEFAULT_CATEGORIES)
+    with (
+        pytest.raises(InvalidInput, match="not one of this portal's categories"),
+        installation.catalog.session() as s,
+    ):
+        service.create_dataset(
+            s, DatasetMetadata(title="X", category="Sports"), None, DEFAULT_CATEGORIES
+        )
 
 
 def test_unknown_agency_is_refused(installation):
@@ -131,11 +144,16 @@ def test_every_plain_frequency_name_round_trips():
 def test_update_changes_only_given_fields(installation, agency):
     with installation.catalog.session() as s:
         d = service.create_dataset(
-            s, DatasetMetadata(title="Mill rates", description="Rates by town."), agency, DEFAULT_CATEGORIES
+            s,
+            DatasetMetadata(title="Mill rates", description="Rates by town."),
+            agency,
+            DEFAULT_CATEGORIES,
         )
         dataset_id = d.id
     with installation.catalog.session() as s:
-        service.update_metadata(s, dataset_id, DatasetMetadata(update_frequency="annually"), DEFAULT_CATEGORIES)
+        service.update_metadata(
+            s, dataset_id, DatasetMetadata(update_frequency="annually"), DEFAULT_CATEGORIES
+        )
     with installation.catalog.session() as s:
         d = service.get_dataset(s, dataset_id)
         assert d.description == "Rates by town."
@@ -150,7 +168,11 @@ def test_deprecate_records_reason_and_replacement(installation, agency):
         service.deprecate(s, old, "Replaced by a monthly series.", replaced_by=new)
     with installation.catalog.session() as s:
         d = service.get_dataset(s, old)
-        assert (d.status, d.status_reason, d.replaced_by) == ("deprecated", "Replaced by a monthly series.", new)
+        assert (d.status, d.status_reason, d.replaced_by) == (
+            "deprecated",
+            "Replaced by a monthly series.",
+            new,
+        )
     with pytest.raises(DatasetNotFound), installation.catalog.session() as s:
         service.deprecate(s, old, "x", replaced_by="zzzz-zzzz")
     with pytest.raises(InvalidInput), installation.catalog.session() as s:

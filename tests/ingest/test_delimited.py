@@ -28,14 +28,22 @@ def _values(installation, result) -> list[tuple]:
     from statedata.catalog import service
 
     with installation.catalog.session() as session:
-        path = version_path(installation, service.get_dataset(session, result.dataset_id).current_version)
-    return duckdb.connect().execute(
-        f"SELECT * EXCLUDE (\":id\", \":created_at\", \":updated_at\") FROM read_parquet('{path}')"
-    ).fetchall()
+        path = version_path(
+            installation, service.get_dataset(session, result.dataset_id).current_version
+        )
+    return (
+        duckdb.connect()
+        .execute(
+            f'SELECT * EXCLUDE (":id", ":created_at", ":updated_at") FROM read_parquet(\'{path}\')'
+        )
+        .fetchall()
+    )
 
 
 def test_types_are_inferred(sqlite_installation, write_file):
-    path = write_file("t.csv", "id,name,amount,day,flag\n1,a,1.5,2024-01-31,true\n2,b,2.25,2024-02-29,false\n")
+    path = write_file(
+        "t.csv", "id,name,amount,day,flag\n1,a,1.5,2024-01-31,true\n2,b,2.25,2024-02-29,false\n"
+    )
     result = _publish(sqlite_installation, path)
     with sqlite_installation.catalog.session() as session:
         from statedata.catalog import service
@@ -44,7 +52,9 @@ def test_types_are_inferred(sqlite_installation, write_file):
     assert types == ["BIGINT", "VARCHAR", "DOUBLE", "DATE", "BOOLEAN"]
 
 
-@pytest.mark.parametrize(("name", "delimiter"), [("s.csv", ";"), ("p.csv", "|"), ("t.tsv", "\t"), ("t.csv", "\t")])
+@pytest.mark.parametrize(
+    ("name", "delimiter"), [("s.csv", ";"), ("p.csv", "|"), ("t.tsv", "\t"), ("t.csv", "\t")]
+)
 def test_delimiters_are_detected(sqlite_installation, write_file, name, delimiter):
     text = delimiter.join(["town", "note"]) + "\n" + delimiter.join(["Avon", '"a, b"']) + "\n"
     result = _publish(sqlite_installation, write_file(name, text))
@@ -54,11 +64,16 @@ def test_delimiters_are_detected(sqlite_installation, write_file, name, delimite
 def test_quoted_fields_with_newlines_and_quotes(sqlite_installation, write_file):
     text = 'town,note\nAvon,"line one\nline two"\nBethel,"she said ""hi"""\n'
     result = _publish(sqlite_installation, write_file("q.csv", text))
-    assert _values(sqlite_installation, result) == [("Avon", "line one\nline two"), ("Bethel", 'she said "hi"')]
+    assert _values(sqlite_installation, result) == [
+        ("Avon", "line one\nline two"),
+        ("Bethel", 'she said "hi"'),
+    ]
 
 
 def test_utf8_with_bom(sqlite_installation, write_file):
-    result = _publish(sqlite_installation, write_file("b.csv", codecs.BOM_UTF8 + "town,name\n1,Café\n".encode()))
+    result = _publish(
+        sqlite_installation, write_file("b.csv", codecs.BOM_UTF8 + "town,name\n1,Café\n".encode())
+    )
     assert _values(sqlite_installation, result) == [(1, "Café")]
 
 
@@ -105,7 +120,12 @@ def test_header_only_file_is_refused(sqlite_installation, write_file):
 
 @pytest.mark.parametrize(
     ("content", "what"),
-    [(b"PAR1\x00\x00", "Parquet"), (b"PK\x03\x04rest", "ZIP"), (b"%PDF-1.7\n", "PDF"), (b"\x00\x01\x02", "binary")],
+    [
+        (b"PAR1\x00\x00", "Parquet"),
+        (b"PK\x03\x04rest", "ZIP"),
+        (b"%PDF-1.7\n", "PDF"),
+        (b"\x00\x01\x02", "binary"),
+    ],
 )
 def test_file_that_is_not_what_its_name_says(sqlite_installation, write_file, content, what):
     with pytest.raises(IngestError, match=f"named as CSV but contains.*{what}"):
@@ -130,10 +150,14 @@ def _csv_text(rows: list[list[str]], delimiter: str) -> str:
     return buffer.getvalue()
 
 
-cell = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), min_size=1, max_size=12)
+cell = st.text(
+    alphabet=st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), min_size=1, max_size=12
+)
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(
     delimiter=st.sampled_from([",", "\t", ";", "|"]),
     width=st.integers(min_value=2, max_value=5),
@@ -141,7 +165,13 @@ cell = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs", "
 )
 def test_any_well_formed_table_round_trips(sqlite_installation, tmp_path, delimiter, width, data):
     header = [f"col{i}" for i in range(width)]
-    body = data.draw(st.lists(st.lists(cell.map(lambda s: "x" + s.strip()), min_size=width, max_size=width), min_size=1, max_size=20))
+    body = data.draw(
+        st.lists(
+            st.lists(cell.map(lambda s: "x" + s.strip()), min_size=width, max_size=width),
+            min_size=1,
+            max_size=20,
+        )
+    )
     text = _csv_text([header, *body], delimiter)
     path = tmp_path / f"h{abs(hash(text))}.csv"
     path.write_text(text, encoding="utf-8")

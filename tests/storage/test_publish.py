@@ -41,7 +41,9 @@ def test_first_publish_creates_dataset_version_and_columns(installation, agency,
     with installation.catalog.session() as session:
         d = service.get_dataset(session, result.dataset_id)
         assert [(c.field_name, c.data_type) for c in d.columns] == [
-            ("town", "text"), ("county", "text"), ("cases", "number")
+            ("town", "text"),
+            ("county", "text"),
+            ("cases", "number"),
         ]
         v = d.current_version
         assert v.checksum.startswith("sha256:") and v.byte_size > 0 and v.row_count == 3
@@ -115,7 +117,12 @@ def test_upsert_last_duplicate_wins(installation, agency, write_file):
 def test_upsert_needs_a_row_identifier(installation, agency, write_file):
     first = publish(installation, open_table(write_file("a.csv", TOWNS)), new=_new())
     with pytest.raises(InvalidInput, match="row identifier"):
-        publish(installation, open_table(write_file("u.csv", TOWNS)), dataset_id=first.dataset_id, mode="upsert")
+        publish(
+            installation,
+            open_table(write_file("u.csv", TOWNS)),
+            dataset_id=first.dataset_id,
+            mode="upsert",
+        )
 
 
 def test_duplicate_row_identifier_is_refused_and_nothing_changes(installation, agency, write_file):
@@ -130,7 +137,9 @@ def test_duplicate_row_identifier_is_refused_and_nothing_changes(installation, a
     assert not list((installation.settings.data_dir).glob("*/*.parquet"))
 
 
-def test_append_with_a_value_of_the_wrong_type_names_row_and_column(installation, agency, write_file):
+def test_append_with_a_value_of_the_wrong_type_names_row_and_column(
+    installation, agency, write_file
+):
     first = publish(installation, open_table(write_file("a.csv", TOWNS)), new=_new())
     with pytest.raises(PublishError, match=r"row 2, column 'cases': 'many'"):
         publish(
@@ -170,7 +179,9 @@ def test_failed_publish_leaves_previous_version_current(installation, agency, wr
 
 def test_system_column_names_are_reserved(sqlite_installation, write_file):
     with pytest.raises(PublishError, match="':id' starts with ':'"):
-        publish(sqlite_installation, open_table(write_file("s.csv", ":id,x\n1,2\n")), new=_new(None))
+        publish(
+            sqlite_installation, open_table(write_file("s.csv", ":id,x\n1,2\n")), new=_new(None)
+        )
 
 
 def test_retention_keeps_the_configured_number_of_versions(tmp_path, write_file):

@@ -56,8 +56,10 @@ def is_open(dataset: Dataset) -> bool:
 
 
 def _is_agency_staff(actor: Actor, dataset: Dataset) -> bool:
-    return dataset.agency is not None and dataset.agency.code in actor.agencies and bool(
-        actor.roles & {Role.DATA_OFFICER, Role.PUBLISHER}
+    return (
+        dataset.agency is not None
+        and dataset.agency.code in actor.agencies
+        and bool(actor.roles & {Role.DATA_OFFICER, Role.PUBLISHER})
     )
 
 

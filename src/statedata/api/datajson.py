@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends
-from statedata.api.responses import JSON
 from sqlalchemy.orm import Session
 
 from statedata.access import Action, Actor, can
 from statedata.api import deps
+from statedata.api.responses import JSON
 from statedata.catalog import service
 from statedata.catalog.dcat import catalog_document
 from statedata.installation import Installation

@@ -8,10 +8,10 @@ import logging
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from statedata.api.responses import JSON
 from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from statedata.api.responses import JSON
 from statedata.errors import StatedataError, from_validation
 
 log = logging.getLogger("statedata.api")

@@ -39,8 +39,9 @@ def _license_url(value: str | None) -> str | None:
 def dataset_entry(dataset: Dataset, settings: Settings) -> dict:
     base = settings.base_url.rstrip("/")
     keywords = dataset.tag_names or [
-        (dataset.category or (dataset.agency.name if dataset.agency else settings.portal_title))
-        .lower()
+        (
+            dataset.category or (dataset.agency.name if dataset.agency else settings.portal_title)
+        ).lower()
     ]
     modified = dataset.data_updated_at or dataset.metadata_updated_at
     entry: dict = {

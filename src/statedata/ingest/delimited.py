@@ -86,11 +86,7 @@ class DelimitedSource(TableSource):
         ragged = find_ragged_row(self.read_path or self.path, self.delimiter)
         if ragged is not None:
             return ragged
-        converted = re.search(
-            r'Line: (\d+).*?converting column "(.*?)"\. Could not convert string "(.*?)" to \'(\w+)\'',
-            message,
-            re.S,
-        )
+        converted = CONVERSION_ERROR.search(message)
         if converted:
             line, column, value, type_name = converted.groups()
             expected = TYPE_WORDS.get(type_name, type_name.lower())
@@ -104,6 +100,12 @@ class DelimitedSource(TableSource):
             )
         return IngestError(f"{self.name} could not be read: {first_line(message)}", file=self.name)
 
+
+CONVERSION_ERROR = re.compile(
+    r'Line: (\d+).*?converting column "(.*?)"\. '
+    r"Could not convert string \"(.*?)\" to '(\w+)'",
+    re.S,
+)
 
 TYPE_WORDS = {
     "BIGINT": "a whole number",

@@ -132,7 +132,8 @@ class TableSchema:
             if "enum" in constraints:
                 checks.append(
                     (
-                        f"{column} IS NOT NULL AND NOT list_contains($1, CAST({column} AS VARCHAR))",
+                        f"{column} IS NOT NULL AND "
+                        f"NOT list_contains($1, CAST({column} AS VARCHAR))",
                         [[str(v) for v in constraints["enum"]]],
                         "is not one of the values the schema allows ("
                         + ", ".join(map(str, constraints["enum"]))
@@ -174,7 +175,8 @@ class TableSchema:
             if "pattern" in constraints:
                 checks.append(
                     (
-                        f"{column} IS NOT NULL AND NOT regexp_full_match(CAST({column} AS VARCHAR), $1)",
+                        f"{column} IS NOT NULL AND "
+                        f"NOT regexp_full_match(CAST({column} AS VARCHAR), $1)",
                         [constraints["pattern"]],
                         f"does not match the pattern {constraints['pattern']}",
                     )
@@ -190,7 +192,8 @@ class TableSchema:
                     row, value = found
                     shown = "(empty)" if value is None else f"'{value}'"
                     raise IngestError(
-                        f"{file_name}: row {row} (line {row + 1}), column '{field.name}': {shown} {problem}.",
+                        f"{file_name}: row {row} (line {row + 1}), column '{field.name}': "
+                        f"{shown} {problem}.",
                         file=file_name,
                         line=row + 1,
                         column=field.name,
@@ -198,12 +201,16 @@ class TableSchema:
                     )
             if constraints.get("unique"):
                 dup = con.execute(
-                    f"SELECT CAST({column} AS VARCHAR), min(r), max(r) FROM (SELECT row_number() OVER () AS r, {column} FROM {view}) WHERE {column} IS NOT NULL GROUP BY {column} HAVING count(*) > 1 ORDER BY min(r) LIMIT 1"
+                    f"SELECT CAST({column} AS VARCHAR), min(r), list_sort(list(r))[2] "
+                    f"FROM (SELECT row_number() OVER () AS r, {column} FROM {view}) "
+                    f"WHERE {column} IS NOT NULL GROUP BY {column} HAVING count(*) > 1 "
+                    "ORDER BY min(r) LIMIT 1"
                 ).fetchone()
                 if dup:
                     value, first, second = dup
                     raise IngestError(
-                        f"{file_name}: column '{field.name}' must be unique, but '{value}' appears in row {first} and row {second}.",
+                        f"{file_name}: column '{field.name}' must be unique, but '{value}' "
+                        f"appears in row {first} and row {second}.",
                         file=file_name,
                         column=field.name,
                         value=value,

@@ -76,7 +76,9 @@ def _default(value: object) -> object:
 
 def stream_json(settings: Settings, version: Version, path: Path) -> Iterator[bytes]:
     """The version's rows as one JSON array of objects, a batch at a time."""
-    geometry = {c["name"] for c in _user_columns(version) if c["type"].upper().startswith("GEOMETRY")}
+    geometry = {
+        c["name"] for c in _user_columns(version) if c["type"].upper().startswith("GEOMETRY")
+    }
     yield b"["
     first = True
     for batch in _batches(settings, version, path, "ST_AsGeoJSON"):

@@ -253,7 +253,8 @@ def _write(
         select_list = ", ".join(ident(c) for c in names)
         con.execute(
             f"COPY (SELECT CAST($base + row_number() OVER () AS BIGINT) AS {ident(':id')}, "
-            f"$now::TIMESTAMPTZ AS {ident(':created_at')}, $now::TIMESTAMPTZ AS {ident(':updated_at')}, "
+            f"$now::TIMESTAMPTZ AS {ident(':created_at')}, "
+            f"$now::TIMESTAMPTZ AS {ident(':updated_at')}, "
             f"{select_list} FROM incoming WHERE {deleted_filter}) TO '{temp}' {copy_options}",
             {"base": base, "now": now},
         )
@@ -292,8 +293,9 @@ def _write(
     if mode is Mode.APPEND:
         con.execute(
             f"COPY (SELECT {system}, {all_columns} FROM old UNION ALL "
-            f"SELECT CAST($base + row_number() OVER (ORDER BY __row) AS BIGINT), $now::TIMESTAMPTZ, "
-            f"$now::TIMESTAMPTZ, {all_columns} FROM incoming_cast WHERE NOT __deleted) "
+            "SELECT CAST($base + row_number() OVER (ORDER BY __row) AS BIGINT), "
+            f"$now::TIMESTAMPTZ, $now::TIMESTAMPTZ, {all_columns} "
+            "FROM incoming_cast WHERE NOT __deleted) "
             f"TO '{temp}' {copy_options}",
             {"base": base, "now": now},
         )
@@ -329,14 +331,16 @@ def _write(
         f"FROM latest l LEFT JOIN (SELECT {key} AS k FROM old) o ON o.k = l.{key}"
     ).fetchone()
     # A column the update leaves out keeps its current value, as Socrata's upsert does.
+    row_id = ident(":id")
     prefixed = ", ".join(
         f"l.{ident(c)}" if c in names else f"o.{ident(c)} AS {ident(c)}" for c, _ in existing
     )
     con.execute(
         f"COPY (SELECT {system}, {all_columns} FROM old ANTI JOIN latest USING ({key}) "
         "UNION ALL "
-        f"SELECT CAST(coalesce(o.{ident(':id')}, $base + sum(CASE WHEN o.{ident(':id')} IS NULL THEN 1 ELSE 0 END) "
-        f"OVER (ORDER BY l.__row ROWS UNBOUNDED PRECEDING)) AS BIGINT), "
+        f"SELECT CAST(coalesce(o.{row_id}, $base + "
+        f"sum(CASE WHEN o.{row_id} IS NULL THEN 1 ELSE 0 END) "
+        "OVER (ORDER BY l.__row ROWS UNBOUNDED PRECEDING)) AS BIGINT), "
         f"coalesce(o.{ident(':created_at')}, $now::TIMESTAMPTZ), $now::TIMESTAMPTZ, {prefixed} "
         f"FROM latest l LEFT JOIN old o ON o.{key} = l.{key} WHERE NOT l.__deleted "
         f"ORDER BY 1) TO '{temp}' {copy_options}",
