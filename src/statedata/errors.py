@@ -61,6 +61,13 @@ class PublishError(StatedataError):
     status = 422
 
 
+class PublishConflict(PublishError):
+    """Another publish changed the dataset while this one ran."""
+
+    code = "publish.conflict"
+    status = 409
+
+
 class Forbidden(StatedataError):
     code = "access.forbidden"
     status = 403

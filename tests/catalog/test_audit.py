@@ -54,3 +54,16 @@ def test_catalog_changes_are_audited(installation, agency):
             select(AuditEvent.action).where(AuditEvent.dataset_id == d.id).order_by(AuditEvent.id)
         ).all()
     assert actions == ["dataset.create", "dataset.deprecate"]
+
+
+def test_concurrent_appends_keep_one_chain(installation):
+    from concurrent.futures import ThreadPoolExecutor
+
+    def append(i: int) -> None:
+        with installation.catalog.session() as session:
+            audit.record(session, f"writer{i}", "test.event", None, number=i)
+
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(append, range(40)))
+    with installation.catalog.session() as session:
+        assert audit.verify(session) == []

@@ -202,3 +202,32 @@ def test_retention_keeps_the_configured_number_of_versions(tmp_path, write_file)
         assert not version_path(installation, versions[0]).exists()
         assert version_path(installation, versions[-1]).exists()
     installation.close()
+
+
+def test_concurrent_publishes_never_lose_rows(installation, agency, write_file):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from statedata.errors import PublishConflict
+
+    first = publish(installation, open_table(write_file("a.csv", TOWNS)), new=_new())
+    paths = [write_file(f"more{i}.csv", f"town,county,cases\nT{i},C,{i}\n") for i in range(4)]
+
+    def append(path):
+        try:
+            publish(installation, open_table(path), dataset_id=first.dataset_id, mode="append")
+            return True
+        except PublishConflict:
+            return False
+
+    with ThreadPoolExecutor(4) as pool:
+        outcomes = list(pool.map(append, paths))
+    assert any(outcomes)
+    rows = _rows(installation, first.dataset_id)
+    assert len(rows) == 3 + sum(outcomes)
+    assert len({r[":id"] for r in rows}) == len(rows)
+    with installation.catalog.session() as session:
+        numbers = session.scalars(
+            select(Version.number).where(Version.dataset_id == first.dataset_id)
+        ).all()
+    assert sorted(numbers) == list(range(1, 2 + sum(outcomes)))
+    assert not list((installation.settings.data_dir / "_staging").iterdir())

@@ -8,12 +8,13 @@ import datetime as dt
 import hashlib
 import json
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from statedata.catalog.models import AuditEvent, utcnow
 
 GENESIS = "0" * 64
+AUDIT_LOCK_KEY = 4_067_000_001  # any constant; names the audit log's advisory lock
 
 
 def _utc_text(moment: dt.datetime) -> str:
@@ -47,6 +48,12 @@ def record(
     **detail: object,
 ) -> AuditEvent:
     """Append one event in the caller's transaction."""
+    # Entries are chained, so appends take turns: each holds a lock until its transaction ends.
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": AUDIT_LOCK_KEY})
+    else:
+        # In SQLite any write takes the database's write lock, even one that changes no row.
+        session.execute(text("UPDATE audit_events SET id = id WHERE 0"))
     last = session.scalars(select(AuditEvent).order_by(AuditEvent.id.desc()).limit(1)).first()
     previous = last.entry_hash if last else GENESIS
     event = AuditEvent(

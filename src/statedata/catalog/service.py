@@ -10,7 +10,7 @@ import re
 import unicodedata
 from collections.abc import Sequence
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from statedata import ids
@@ -160,6 +160,15 @@ def update_metadata(
     session.flush()
     audit.record(session, actor, "dataset.update", dataset.id, fields=sorted(metadata.given()))
     return dataset
+
+
+def lock_dataset(session: Session, dataset_id: str) -> None:
+    """Hold the dataset's row until the transaction ends, so changes to it take turns.
+
+    A write is the portable way: PostgreSQL locks the row, and SQLite takes its write lock
+    before the reads that follow, so they see the latest committed state.
+    """
+    session.execute(update(Dataset).where(Dataset.id == dataset_id).values(status=Dataset.status))
 
 
 def get_dataset(session: Session, dataset_id: str) -> Dataset:

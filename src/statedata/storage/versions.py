@@ -17,12 +17,13 @@ from pathlib import Path
 
 import duckdb
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from statedata.catalog import audit, service
 from statedata.catalog.metadata import DatasetMetadata
 from statedata.catalog.models import Column, Dataset, Version, utcnow
-from statedata.errors import InvalidInput, PublishError, StatedataError
+from statedata.errors import InvalidInput, PublishConflict, PublishError, StatedataError
 from statedata.installation import Installation
 from statedata.storage.duck import connect, ident
 from statedata.storage.source import TableSource
@@ -59,6 +60,7 @@ class PublishResult:
 
 @dataclass
 class _Current:
+    version_id: int
     path: Path
     schema: list[dict]
     max_row_id: int
@@ -91,6 +93,7 @@ def publish(
             row_identifier = row_identifier or dataset.row_identifier
             if dataset.current_version is not None:
                 current = _Current(
+                    version_id=dataset.current_version.id,
                     path=version_path(installation, dataset.current_version),
                     schema=dataset.current_version.schema,
                     max_row_id=dataset.current_version.max_row_id,
@@ -114,55 +117,32 @@ def publish(
         source.check(con, "incoming")
         stats = _check_and_describe(con, temp, row_identifier, source.name)
         checksum = _sha256(temp)
-        with installation.catalog.session() as session:
-            if new is not None:
-                dataset = service.create_dataset(
-                    session, new.metadata, new.agency_code, settings.categories, actor=actor
-                )
-            else:
-                dataset = service.get_dataset(session, dataset_id)  # type: ignore[arg-type]
-            number = _next_number(session, dataset.id)
-            relative = Path(dataset.id) / f"v{number}.parquet"
-            final = settings.data_dir / relative
-            final.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(temp, final)
+        base_version = current.version_id if current else None
+        for attempt in range(3):
             try:
-                version = Version(
-                    dataset_id=dataset.id,
-                    number=number,
-                    row_count=stats["row_count"],
-                    byte_size=final.stat().st_size,
-                    checksum=f"sha256:{checksum}",
-                    schema=stats["schema"],
-                    source=source.name,
-                    mode=mode.value,
-                    path=str(relative),
-                    max_row_id=max(stats["max_row_id"], current.max_row_id if current else 0),
-                )
-                session.add(version)
-                session.flush()
-                dataset.current_version = version
-                dataset.data_updated_at = version.created_at
-                if row_identifier and row_identifier != dataset.row_identifier:
-                    dataset.row_identifier = row_identifier
-                _sync_columns(dataset, stats["schema"])
-                audit.record(
-                    session,
+                dataset_id, number = _commit_version(
+                    installation,
+                    temp,
+                    stats,
+                    checksum,
+                    source.name,
+                    mode,
+                    row_identifier,
+                    current,
+                    base_version,
+                    new,
+                    dataset_id,
                     actor,
-                    "dataset.publish",
-                    dataset.id,
-                    version=number,
-                    mode=mode.value,
-                    rows=stats["row_count"],
-                    source=source.name,
-                    checksum=version.checksum,
                 )
-                session.flush()
-            except BaseException:
-                final.unlink(missing_ok=True)
-                raise
+                break
+            except IntegrityError:
+                # Another publish took the same version number first; take the next one.
+                if attempt == 2:
+                    raise PublishError(
+                        "Other publishes to this dataset kept finishing first; try again.",
+                    ) from None
         result = PublishResult(
-            dataset_id=dataset.id,
+            dataset_id=dataset_id,  # type: ignore[arg-type]
             version=number,
             row_count=stats["row_count"],
             notes=list(source.notes),
@@ -176,6 +156,83 @@ def publish(
         source.cleanup()
     apply_retention(installation, result.dataset_id)
     return result
+
+
+def _commit_version(
+    installation: Installation,
+    temp: Path,
+    stats: dict,
+    checksum: str,
+    source_name: str,
+    mode: Mode,
+    row_identifier: str | None,
+    current: _Current | None,
+    base_version: int | None,
+    new: NewDataset | None,
+    dataset_id: str | None,
+    actor: str,
+) -> tuple[str, int]:
+    """Move the checked file into place and point the dataset at it, in one transaction."""
+    settings = installation.settings
+    with installation.catalog.session() as session:
+        if new is not None:
+            dataset = service.create_dataset(
+                session, new.metadata, new.agency_code, settings.categories, actor=actor
+            )
+        else:
+            service.lock_dataset(session, dataset_id)  # type: ignore[arg-type]
+            dataset = service.get_dataset(session, dataset_id)  # type: ignore[arg-type]
+            if mode is not Mode.REPLACE and dataset.current_version_id != base_version:
+                raise PublishConflict(
+                    f"Dataset {dataset.id} got a new version while this {mode.value} ran, so "
+                    "its rows would be lost. Publish again.",
+                    id=dataset.id,
+                )
+        number = _next_number(session, dataset.id)
+        # A random part keeps two racing publishes from ever writing the same file.
+        relative = Path(dataset.id) / f"v{number}-{secrets.token_hex(4)}.parquet"
+        final = settings.data_dir / relative
+        final.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(temp, final)
+        try:
+            version = Version(
+                dataset_id=dataset.id,
+                number=number,
+                row_count=stats["row_count"],
+                byte_size=final.stat().st_size,
+                checksum=f"sha256:{checksum}",
+                schema=stats["schema"],
+                source=source_name,
+                mode=mode.value,
+                path=str(relative),
+                max_row_id=max(stats["max_row_id"], current.max_row_id if current else 0),
+            )
+            session.add(version)
+            session.flush()
+            dataset.current_version = version
+            dataset.data_updated_at = version.created_at
+            if row_identifier and row_identifier != dataset.row_identifier:
+                dataset.row_identifier = row_identifier
+            _sync_columns(dataset, stats["schema"])
+            audit.record(
+                session,
+                actor,
+                "dataset.publish",
+                dataset.id,
+                version=number,
+                mode=mode.value,
+                rows=stats["row_count"],
+                source=source_name,
+                checksum=version.checksum,
+            )
+            session.flush()
+            session.commit()
+        except BaseException:
+            # Back to staging, so a retry can move it again and a failure cleans it up.
+            if final.exists():
+                os.replace(final, temp)
+            raise
+        return dataset.id, number
 
 
 def _mode(mode: Mode | str) -> Mode:
