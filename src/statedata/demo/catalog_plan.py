@@ -6,6 +6,7 @@ Titles marked real follow data.ct.gov; the rest are invented in its style. Nothi
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 BUS = "Business"
@@ -40,9 +41,10 @@ class Plan:
     limitations: str | None = None
     collection: str | None = None
     attributed: bool | None = None  # None lets build.py choose
+    updated: dt.date | None = None  # a fixed last-update day, for data that ended long ago
 
 
-def P(  # noqa: N802 - a short constructor keeps the table below readable
+def P(
     title: str,
     agency: str | None,
     category: str,
@@ -51,6 +53,7 @@ def P(  # noqa: N802 - a short constructor keeps the table below readable
     tags: str,
     **more: object,
 ) -> Plan:
+    """A plan entry; a short name keeps the table below readable."""
     return Plan(
         title,
         agency,
@@ -75,7 +78,7 @@ PLANS: tuple[Plan, ...] = (
         years=(2020, 2021),
         high_value="BCFH",
         rows="covid_town",
-        age="stale",
+        updated=dt.date(2021, 3, 8),
         attributed=True,
         dimensions=("geography",),
         limitations="Counts are by town of residence and are revised as cases are investigated; "
@@ -89,13 +92,13 @@ PLANS: tuple[Plan, ...] = (
         HHS,
         "weekly",
         "Weekly cumulative COVID-19 cases, hospitalizations and deaths by race and ethnicity, "
-        "with age-adjusted rates per 100,000 residents of each group.",
+        "with rates per 100,000 residents of each group.",
         "covid-19, race, ethnicity, health equity, rates",
         geo="state",
         years=(2020, 2021),
         high_value="BCG",
         rows="covid_race",
-        age="stale",
+        updated=dt.date(2021, 3, 10),
         attributed=True,
         dimensions=("race", "ethnicity"),
         limitations="Race and ethnicity are missing for some cases; rates for small groups "
@@ -502,8 +505,7 @@ PLANS: tuple[Plan, ...] = (
         high_value="BH",
     ),
     P(
-        "College Enrollment, Credit Attainment and Remediation of High School Graduates "
-        "Statewide",
+        "College Enrollment, Credit Attainment and Remediation of High School Graduates Statewide",
         "SDE",
         EDU,
         "annually",
@@ -633,13 +635,12 @@ PLANS: tuple[Plan, ...] = (
         years=(2019, 2019),
         high_value="BCGH",
         rows="traffic_stops",
-        age="stale",
+        updated=dt.date(2020, 7, 15),
         attributed=True,
         dimensions=("race", "ethnicity", "sex", "age"),
         limitations="Race and ethnicity are the officer's perception. This extract covers one "
         "year; departments report on different schedules.",
-        collection="Police departments submit stop records electronically under C.G.S. "
-        "§ 54-1m.",
+        collection="Police departments submit stop records electronically under C.G.S. § 54-1m.",
     ),
     P(
         "Connecticut Fire Department Incidents 2014",
@@ -1288,8 +1289,7 @@ PLANS: tuple[Plan, ...] = (
         "OPM",
         TAX,
         "annually",
-        "State PILOT grants for state-owned property and private colleges and hospitals, by "
-        "town.",
+        "State PILOT grants for state-owned property and private colleges and hospitals, by town.",
         "pilot, municipal aid",
     ),
     P(
@@ -1331,7 +1331,7 @@ PLANS: tuple[Plan, ...] = (
         "towns, crosswalk, fips, reference",
         high_value="F",
         rows="town_crosswalk",
-        age="stale",
+        updated=dt.date(2019, 5, 2),
         attributed=True,
         limitations="Counties have had no government since 1960; the county here is the "
         "historical county, not the planning region.",

@@ -59,6 +59,28 @@ class PublishResult:
 
 
 @dataclass
+class _Staged:
+    """A checked version file waiting in staging, and what is known about it."""
+
+    temp: Path
+    stats: dict
+    checksum: str
+    source_name: str
+    mode: Mode
+    row_identifier: str | None
+    current: _Current | None
+    published_at: dt.datetime
+
+    @property
+    def base_version(self) -> int | None:
+        return self.current.version_id if self.current else None
+
+    @property
+    def max_row_id(self) -> int:
+        return max(self.stats["max_row_id"], self.current.max_row_id if self.current else 0)
+
+
+@dataclass
 class _Current:
     version_id: int
     path: Path
@@ -80,8 +102,14 @@ def publish(
     mode: Mode | str = Mode.REPLACE,
     row_identifier: str | None = None,
     actor: str = "system",
+    published_at: dt.datetime | None = None,
 ) -> PublishResult:
-    """Publish `source` as the next version of `dataset_id` (or of a new dataset)."""
+    """Publish `source` as the next version of `dataset_id` (or of a new dataset).
+
+    `published_at` (default: now) stamps the version and its new rows; loaders of history,
+    such as the demo, give the date the data was really published.
+    """
+    now = published_at or utcnow()
     if (dataset_id is None) == (new is None):
         raise ValueError("give either dataset_id or new")
     mode = _mode(mode)
@@ -113,27 +141,15 @@ def publish(
     temp = staging / f"{secrets.token_hex(8)}.parquet"
     con = connect(settings, extensions=source.extensions)
     try:
-        counts = _write_with_retries(con, source, current, mode, row_identifier, temp)
+        counts = _write_with_retries(con, source, current, mode, row_identifier, temp, now)
         source.check(con, "incoming")
         stats = _check_and_describe(con, temp, row_identifier, source.name)
-        checksum = _sha256(temp)
-        base_version = current.version_id if current else None
+        staged = _Staged(
+            temp, stats, _sha256(temp), source.name, mode, row_identifier, current, now
+        )
         for attempt in range(3):
             try:
-                dataset_id, number = _commit_version(
-                    installation,
-                    temp,
-                    stats,
-                    checksum,
-                    source.name,
-                    mode,
-                    row_identifier,
-                    current,
-                    base_version,
-                    new,
-                    dataset_id,
-                    actor,
-                )
+                dataset_id, number = _commit_version(installation, staged, new, dataset_id, actor)
                 break
             except IntegrityError:
                 # Another publish took the same version number first; take the next one.
@@ -160,14 +176,7 @@ def publish(
 
 def _commit_version(
     installation: Installation,
-    temp: Path,
-    stats: dict,
-    checksum: str,
-    source_name: str,
-    mode: Mode,
-    row_identifier: str | None,
-    current: _Current | None,
-    base_version: int | None,
+    staged: _Staged,
     new: NewDataset | None,
     dataset_id: str | None,
     actor: str,
@@ -182,10 +191,13 @@ def _commit_version(
         else:
             service.lock_dataset(session, dataset_id)  # type: ignore[arg-type]
             dataset = service.get_dataset(session, dataset_id)  # type: ignore[arg-type]
-            if mode is not Mode.REPLACE and dataset.current_version_id != base_version:
+            if (
+                staged.mode is not Mode.REPLACE
+                and dataset.current_version_id != staged.base_version
+            ):
                 raise PublishConflict(
-                    f"Dataset {dataset.id} got a new version while this {mode.value} ran, so "
-                    "its rows would be lost. Publish again.",
+                    f"Dataset {dataset.id} got a new version while this {staged.mode.value} "
+                    "ran, so its rows would be lost. Publish again.",
                     id=dataset.id,
                 )
         number = _next_number(session, dataset.id)
@@ -193,36 +205,37 @@ def _commit_version(
         relative = Path(dataset.id) / f"v{number}-{secrets.token_hex(4)}.parquet"
         final = settings.data_dir / relative
         final.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(temp, final)
+        os.replace(staged.temp, final)
         try:
             version = Version(
                 dataset_id=dataset.id,
                 number=number,
-                row_count=stats["row_count"],
+                row_count=staged.stats["row_count"],
                 byte_size=final.stat().st_size,
-                checksum=f"sha256:{checksum}",
-                schema=stats["schema"],
-                source=source_name,
-                mode=mode.value,
+                checksum=f"sha256:{staged.checksum}",
+                schema=staged.stats["schema"],
+                source=staged.source_name,
+                mode=staged.mode.value,
                 path=str(relative),
-                max_row_id=max(stats["max_row_id"], current.max_row_id if current else 0),
+                max_row_id=staged.max_row_id,
+                created_at=staged.published_at,
             )
             session.add(version)
             session.flush()
             dataset.current_version = version
             dataset.data_updated_at = version.created_at
-            if row_identifier and row_identifier != dataset.row_identifier:
-                dataset.row_identifier = row_identifier
-            _sync_columns(dataset, stats["schema"])
+            if staged.row_identifier and staged.row_identifier != dataset.row_identifier:
+                dataset.row_identifier = staged.row_identifier
+            _sync_columns(dataset, staged.stats["schema"])
             audit.record(
                 session,
                 actor,
                 "dataset.publish",
                 dataset.id,
                 version=number,
-                mode=mode.value,
-                rows=stats["row_count"],
-                source=source_name,
+                mode=staged.mode.value,
+                rows=staged.stats["row_count"],
+                source=staged.source_name,
                 checksum=version.checksum,
             )
             session.flush()
@@ -230,7 +243,7 @@ def _commit_version(
         except BaseException:
             # Back to staging, so a retry can move it again and a failure cleans it up.
             if final.exists():
-                os.replace(final, temp)
+                os.replace(final, staged.temp)
             raise
         return dataset.id, number
 
@@ -256,11 +269,12 @@ def _write_with_retries(
     mode: Mode,
     row_identifier: str | None,
     temp: Path,
+    now: dt.datetime,
 ) -> dict[str, int]:
     while True:
         try:
             source.relation(con).create_view("incoming", replace=True)
-            return _write(con, source.name, current, mode, row_identifier, temp)
+            return _write(con, source.name, current, mode, row_identifier, temp, now)
         except duckdb.Error as error:
             if not source.retry(error):
                 raise
@@ -288,13 +302,13 @@ def _write(
     mode: Mode,
     row_identifier: str | None,
     temp: Path,
+    now: dt.datetime,
 ) -> dict[str, int]:
     columns = _incoming_columns(con, name)
     names = [c for c, _ in columns if c != DELETED]
     has_deleted = any(c == DELETED for c, _ in columns)
     if not names:
         raise PublishError(f"{name} has no columns.")
-    now = utcnow()
     base = current.max_row_id if current else 0
     deleted_filter = (
         f"NOT coalesce(CAST({ident(DELETED)} AS BOOLEAN), false)" if has_deleted else "true"
