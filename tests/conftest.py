@@ -137,3 +137,26 @@ def http(live_server: LiveServer):  # type: ignore[no-untyped-def]
 
     with httpx.Client(base_url=live_server.url, timeout=30) as client:
         yield client
+
+
+STANDARDS = Path(__file__).resolve().parents[2] / "shared" / "standards"
+
+
+@pytest.fixture(scope="session")
+def dcat_validator():  # type: ignore[no-untyped-def]
+    """A validator for a whole data.json: DCAT-US 1.1, non-federal catalog schema."""
+    import json
+
+    from jsonschema import Draft4Validator
+    from referencing import Registry, Resource
+    from referencing.jsonschema import DRAFT4
+
+    folder = STANDARDS / "dcat-us-1.1"
+    if not folder.exists():
+        pytest.fail(f"the DCAT-US 1.1 schemas are missing at {folder}")
+    resources = []
+    for path in folder.glob("*.json"):
+        document = json.loads(path.read_text())
+        resources.append((document["id"].rstrip("#"), Resource.from_contents(document, DRAFT4)))
+    schema = json.loads((folder / "catalog-nonfederal.json").read_text())
+    return Draft4Validator(schema, registry=Registry().with_resources(resources))

@@ -3,35 +3,13 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
-import pytest
-from jsonschema import Draft4Validator
-from referencing import Registry, Resource
-from referencing.jsonschema import DRAFT4
-
 from statedata.catalog import DatasetMetadata, service
 from statedata.config import DEFAULT_CATEGORIES
 from statedata.ingest import open_table
 from statedata.storage import NewDataset, publish
 
-STANDARDS = Path(__file__).resolve().parents[2].parent / "shared" / "standards" / "dcat-us-1.1"
 
-
-def _validator() -> Draft4Validator:
-    if not STANDARDS.exists():
-        pytest.fail(f"the DCAT-US 1.1 schemas are missing at {STANDARDS}")
-    resources = []
-    for path in STANDARDS.glob("*.json"):
-        document = json.loads(path.read_text())
-        resources.append((document["id"].rstrip("#"), Resource.from_contents(document, DRAFT4)))
-    registry = Registry().with_resources(resources)
-    schema = json.loads((STANDARDS / "catalog-nonfederal.json").read_text())
-    return Draft4Validator(schema, registry=registry)
-
-
-def test_data_json_is_valid_dcat_us(http, installation, agency, write_file):
+def test_data_json_is_valid_dcat_us(http, installation, agency, write_file, dcat_validator):
     with installation.catalog.session() as session:
         service.add_agency(
             session, "OCME", "Office of the Chief Medical Examiner", parent_code="DPH"
@@ -71,7 +49,7 @@ def test_data_json_is_valid_dcat_us(http, installation, agency, write_file):
     )
 
     catalog = http.get("/data.json").json()
-    errors = sorted(_validator().iter_errors(catalog), key=lambda e: list(e.path))
+    errors = sorted(dcat_validator.iter_errors(catalog), key=lambda e: list(e.path))
     assert not errors, "\n".join(f"{list(e.path)}: {e.message}" for e in errors[:10])
     titles = sorted(d["title"] for d in catalog["dataset"])
     assert titles == ["Accidental Drug Related Deaths", "No tags, no contact", "With rows"]
@@ -83,9 +61,9 @@ def test_data_json_is_valid_dcat_us(http, installation, agency, write_file):
     assert {x["format"] for x in with_rows["distribution"]} == {"CSV", "JSON", "Parquet"}
 
 
-def test_validator_catches_a_broken_catalog():
+def test_validator_catches_a_broken_catalog(dcat_validator):
     assert list(
-        _validator().iter_errors(
+        dcat_validator.iter_errors(
             {
                 "conformsTo": "https://project-open-data.cio.gov/v1.1/schema",
                 "dataset": [{"title": "x"}],

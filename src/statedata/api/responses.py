@@ -11,4 +11,5 @@ from fastapi.responses import JSONResponse
 
 class JSON(JSONResponse):
     def render(self, content: Any) -> bytes:
-        return orjson.dumps(content, default=str)
+        # Catalog times are UTC; SQLite hands them back without a zone, so say so.
+        return orjson.dumps(content, default=str, option=orjson.OPT_NAIVE_UTC | orjson.OPT_UTC_Z)
