@@ -14,6 +14,7 @@ import duckdb
 
 from statedata.errors import IngestError, StatedataError
 from statedata.ingest import detect
+from statedata.ingest.words import TYPE_WORDS
 from statedata.storage.source import TableSource, first_line
 
 
@@ -106,17 +107,6 @@ CONVERSION_ERROR = re.compile(
     r"Could not convert string \"(.*?)\" to '(\w+)'",
     re.S,
 )
-
-TYPE_WORDS = {
-    "BIGINT": "a whole number",
-    "INTEGER": "a whole number",
-    "DOUBLE": "a number",
-    "DECIMAL": "a number",
-    "BOOLEAN": "true or false",
-    "DATE": "a date (YYYY-MM-DD)",
-    "TIMESTAMP": "a date and time",
-    "TIME": "a time of day",
-}
 
 
 def find_ragged_row(path: Path, delimiter: str) -> IngestError | None:
