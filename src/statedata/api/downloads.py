@@ -3,6 +3,8 @@ its attached files."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Depends
@@ -21,7 +23,31 @@ from statedata.storage.versions import version_path
 router = APIRouter(prefix="/api/v1/datasets/{dataset_id}", tags=["downloads"])
 
 
-def _readable_version(session: Session, dataset_id: str, actor: Actor) -> tuple[Dataset, Version]:
+@dataclass
+class Readable:
+    """The current version of a dataset the caller may read, and where its file is."""
+
+    installation: Installation
+    dataset: Dataset
+    version: Version
+    path: Path
+
+    def headers(self, extension: str) -> dict[str, str]:
+        name = f"{self.dataset.slug}-{self.dataset.id}.{extension}"
+        return {
+            "Content-Disposition": f'attachment; filename="{name}"',
+            "ETag": f'"{self.version.checksum.removeprefix("sha256:")[:32]}"',
+            "Last-Modified": self.version.created_at.strftime("%a, %d %b %Y %H:%M:%S GMT"),
+            "X-Statedata-Version": str(self.version.number),
+        }
+
+
+def readable(
+    dataset_id: str,
+    installation: Annotated[Installation, Depends(deps.installation)],
+    session: Annotated[Session, Depends(deps.session)],
+    actor: Annotated[Actor, Depends(deps.actor)],
+) -> Readable:
     dataset = service.get_dataset(session, dataset_id)
     require(actor, Action.READ_ROWS, dataset)
     if dataset.current_version is None:
@@ -29,65 +55,32 @@ def _readable_version(session: Session, dataset_id: str, actor: Actor) -> tuple[
             f"Dataset {dataset_id} has no rows to download; see its files and links instead.",
             id=dataset_id,
         )
-    return dataset, dataset.current_version
+    version = dataset.current_version
+    return Readable(installation, dataset, version, version_path(installation, version))
 
 
-def _headers(dataset: Dataset, version: Version, extension: str) -> dict[str, str]:
-    return {
-        "Content-Disposition": f'attachment; filename="{dataset.slug}-{dataset.id}.{extension}"',
-        "ETag": f'"{version.checksum.removeprefix("sha256:")[:32]}"',
-        "Last-Modified": version.created_at.strftime("%a, %d %b %Y %H:%M:%S GMT"),
-        "X-Statedata-Version": str(version.number),
-    }
+Current = Annotated[Readable, Depends(readable)]
 
 
 @router.get("/rows.csv", summary="The current rows as CSV (streamed)")
-def rows_csv(
-    dataset_id: str,
-    installation: Annotated[Installation, Depends(deps.installation)],
-    session: Annotated[Session, Depends(deps.session)],
-    actor: Annotated[Actor, Depends(deps.actor)],
-) -> StreamingResponse:
-    dataset, version = _readable_version(session, dataset_id, actor)
-    path = version_path(installation, version)
+def rows_csv(current: Current) -> StreamingResponse:
+    rows = export.stream_csv(current.installation.settings, current.version, current.path)
     return StreamingResponse(
-        export.stream_csv(installation.settings, version, path),
-        media_type="text/csv; charset=utf-8",
-        headers=_headers(dataset, version, "csv"),
+        rows, media_type="text/csv; charset=utf-8", headers=current.headers("csv")
     )
 
 
 @router.get("/rows.json", summary="The current rows as a JSON array (streamed)")
-def rows_json(
-    dataset_id: str,
-    installation: Annotated[Installation, Depends(deps.installation)],
-    session: Annotated[Session, Depends(deps.session)],
-    actor: Annotated[Actor, Depends(deps.actor)],
-) -> StreamingResponse:
-    dataset, version = _readable_version(session, dataset_id, actor)
-    path = version_path(installation, version)
-    return StreamingResponse(
-        export.stream_json(installation.settings, version, path),
-        media_type="application/json",
-        headers=_headers(dataset, version, "json"),
-    )
+def rows_json(current: Current) -> StreamingResponse:
+    rows = export.stream_json(current.installation.settings, current.version, current.path)
+    return StreamingResponse(rows, media_type="application/json", headers=current.headers("json"))
 
 
 @router.get("/rows.parquet", summary="The current rows as Parquet")
-def rows_parquet(
-    dataset_id: str,
-    installation: Annotated[Installation, Depends(deps.installation)],
-    session: Annotated[Session, Depends(deps.session)],
-    actor: Annotated[Actor, Depends(deps.actor)],
-) -> FileResponse:
-    dataset, version = _readable_version(session, dataset_id, actor)
-    path = export.parquet_download(
-        installation.settings, version, version_path(installation, version)
-    )
+def rows_parquet(current: Current) -> FileResponse:
+    path = export.parquet_download(current.installation.settings, current.version, current.path)
     return FileResponse(
-        path,
-        media_type="application/vnd.apache.parquet",
-        headers=_headers(dataset, version, "parquet"),
+        path, media_type="application/vnd.apache.parquet", headers=current.headers("parquet")
     )
 
 
