@@ -17,7 +17,7 @@ from statedata.errors import IngestError
 from statedata.ingest import open_table
 from statedata.ingest.detect import detect_delimiter
 from statedata.storage import NewDataset, publish
-from statedata.storage.versions import version_path
+from statedata.storage.versions import version_rows_sql
 
 
 def _publish(installation, path):
@@ -28,14 +28,12 @@ def _values(installation, result) -> list[tuple]:
     from statedata.catalog import service
 
     with installation.catalog.session() as session:
-        path = version_path(
+        sql = version_rows_sql(
             installation, service.get_dataset(session, result.dataset_id).current_version
         )
     return (
         duckdb.connect()
-        .execute(
-            f'SELECT * EXCLUDE (":id", ":created_at", ":updated_at") FROM read_parquet(\'{path}\')'
-        )
+        .execute(f'SELECT * EXCLUDE (":id", ":created_at", ":updated_at") FROM ({sql})')
         .fetchall()
     )
 
@@ -179,3 +177,11 @@ def test_any_well_formed_table_round_trips(sqlite_installation, tmp_path, delimi
     result = _publish(sqlite_installation, path)
     values = [tuple(str(v) for v in row) for row in _values(sqlite_installation, result)]
     assert values == [tuple(row) for row in body]
+
+
+def test_a_very_long_field_is_read(sqlite_installation, write_file):
+    long_text = "x" * 3_000_000
+    result = _publish(
+        sqlite_installation, write_file("long.csv", f"id,shape\n1,{long_text}\n2,short\n")
+    )
+    assert [len(v[1]) for v in _values(sqlite_installation, result)] == [3_000_000, 5]

@@ -22,7 +22,7 @@ from statedata.ingest import TableSchema, open_table
 from statedata.installation import Installation
 from statedata.storage import NewDataset, publish
 from statedata.storage.duck import connect
-from statedata.storage.versions import version_path
+from statedata.storage.versions import version_rows_sql
 
 SYSTEM = '":id", ":created_at", ":updated_at"'
 ID = '":id"'
@@ -40,13 +40,13 @@ def read_back(
     with installation.catalog.session() as session:
         dataset = session.get(Dataset, dataset_id)
         assert dataset is not None and dataset.current_version is not None
-        path = version_path(installation, dataset.current_version)
+        sql = version_rows_sql(installation, dataset.current_version)
         types = {c["name"]: c["type"] for c in dataset.current_version.schema}
     if columns == "*":
         columns = f"* EXCLUDE ({SYSTEM})"
     con = connect(extensions=("spatial",))
     try:
-        rows = con.execute(f"SELECT {columns} FROM read_parquet('{path}') ORDER BY {ID}").fetchall()
+        rows = con.execute(f"SELECT {columns} FROM ({sql}) ORDER BY {ID}").fetchall()
     finally:
         con.close()
     for name in (":id", ":created_at", ":updated_at"):
@@ -73,11 +73,11 @@ def refused(installation: Installation, path: Path) -> str:
 def geo_rows(installation: Installation, dataset_id: str, names: str) -> list[tuple]:
     with installation.catalog.session() as session:
         dataset = session.get(Dataset, dataset_id)
-        path = version_path(installation, dataset.current_version)
+        sql = version_rows_sql(installation, dataset.current_version)
     con = connect(extensions=("spatial",))
     try:
         return con.execute(
-            f"SELECT {names}, ST_AsGeoJSON(geometry) FROM read_parquet('{path}') ORDER BY {ID}"
+            f"SELECT {names}, ST_AsGeoJSON(geometry) FROM ({sql}) ORDER BY {ID}"
         ).fetchall()
     finally:
         con.close()

@@ -12,7 +12,7 @@ from statedata.catalog.models import Version
 from statedata.errors import IngestError, InvalidInput, PublishError
 from statedata.ingest import open_table
 from statedata.storage import NewDataset, publish
-from statedata.storage.versions import version_path
+from statedata.storage.versions import version_path, version_rows_sql
 
 TOWNS = "town,county,cases\nAndover,Tolland,3\nAnsonia,New Haven,12\nAvon,Hartford,7\n"
 
@@ -24,9 +24,9 @@ def _new(agency: str | None = "DPH", **fields) -> NewDataset:
 def _rows(installation, dataset_id: str) -> list[dict]:
     with installation.catalog.session() as session:
         dataset = service.get_dataset(session, dataset_id)
-        path = version_path(installation, dataset.current_version)
+        sql = version_rows_sql(installation, dataset.current_version)
     con = duckdb.connect()
-    result = con.execute(f"SELECT * FROM read_parquet('{path}') ORDER BY \":id\"")
+    result = con.execute(f'SELECT * FROM ({sql}) ORDER BY ":id"')
     names = [d[0] for d in result.description]
     return [dict(zip(names, row, strict=True)) for row in result.fetchall()]
 
@@ -231,3 +231,27 @@ def test_concurrent_publishes_never_lose_rows(installation, agency, write_file):
         ).all()
     assert sorted(numbers) == list(range(1, 2 + sum(outcomes)))
     assert not list((installation.settings.data_dir / "_staging").iterdir())
+
+
+def test_a_column_named_like_duckdbs_row_position_keeps_stored_ids(sqlite_installation, write_file):
+    path = write_file("f.csv", "file_row_number,town\n10,Avon\n20,Bethel\n")
+    result = publish(sqlite_installation, open_table(path), new=_new(None))
+    rows = _rows(sqlite_installation, result.dataset_id)
+    assert [(r[":id"], r["file_row_number"], r["town"]) for r in rows] == [
+        (1, 10, "Avon"),
+        (2, 20, "Bethel"),
+    ]
+    with sqlite_installation.catalog.session() as session:
+        assert service.get_dataset(session, result.dataset_id).current_version.id_base is None
+
+
+def test_replaced_version_derives_ids_from_row_positions(sqlite_installation, write_file):
+    first = publish(sqlite_installation, open_table(write_file("a.csv", TOWNS)), new=_new(None))
+    second = publish(
+        sqlite_installation, open_table(write_file("b.csv", TOWNS)), dataset_id=first.dataset_id
+    )
+    with sqlite_installation.catalog.session() as session:
+        version = service.get_dataset(session, second.dataset_id).current_version
+        assert (version.id_base, version.max_row_id) == (3, 6)
+        assert ":id" in [c["name"] for c in version.schema]
+    assert [r[":id"] for r in _rows(sqlite_installation, first.dataset_id)] == [4, 5, 6]

@@ -8,13 +8,18 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.orm import Session, sessionmaker
 
+if TYPE_CHECKING:
+    from alembic.config import Config
+
 MIGRATIONS = Path(__file__).parent / "migrations"
+# The newest migration's revision; a test checks it matches Alembic's head. Knowing it lets
+# every command skip importing Alembic (a fifth of a second) when the catalog is current.
+HEAD_REVISION = "0001"
 
 
 def make_engine(url: str) -> Engine:
@@ -37,14 +42,27 @@ def make_engine(url: str) -> Engine:
 
 
 def alembic_config(engine: Engine) -> Config:
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.attributes["engine"] = engine
     return config
 
 
+def current_revision(engine: Engine) -> str | None:
+    if not inspect(engine).has_table("alembic_version"):
+        return None
+    with engine.connect() as connection:
+        return connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+
+
 def upgrade(engine: Engine) -> None:
     """Bring the catalog schema to the newest migration (creating it on an empty database)."""
+    if current_revision(engine) == HEAD_REVISION:
+        return
+    from alembic import command
+
     command.upgrade(alembic_config(engine), "head")
 
 

@@ -141,6 +141,8 @@ class Version(Base):
     mode: Mapped[str] = mapped_column(String(20))
     path: Mapped[str] = mapped_column(String(500))
     max_row_id: Mapped[int] = mapped_column(BigInteger, default=0)
+    # Set when the file stores no :id: a row's id is id_base plus its position (1-based).
+    id_base: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     removed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
 

@@ -15,6 +15,7 @@ import duckdb
 from statedata.errors import IngestError, StatedataError
 from statedata.ingest import detect
 from statedata.ingest.words import TYPE_WORDS
+from statedata.storage.duck import lazy_relation
 from statedata.storage.source import TableSource, first_line
 
 
@@ -24,6 +25,7 @@ class DelimitedSource(TableSource):
     encoding: str = "utf-8"
     read_path: Path | None = None
     full_sample: bool = False
+    long_lines: bool = False
 
     def relation(self, con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyRelation:
         params: dict[str, object] = {
@@ -40,8 +42,11 @@ class DelimitedSource(TableSource):
             # would let it skip a "preamble" line or take the header for data.
             "header = true",
             "skip = 0",
-            "max_line_size = 10000000",
         ]
+        if self.long_lines:
+            # Each reading thread keeps buffers sized to this, so it is raised only when a
+            # file needs it (a polygon's WKT can run to megabytes).
+            options.append("max_line_size = 100000000")
         if self.full_sample:
             options.append("sample_size = -1")
         if self.schema is not None:
@@ -50,10 +55,13 @@ class DelimitedSource(TableSource):
             options += ["columns = $columns", "nullstr = $nullstr"]
             options += self.schema.format_options()
         sql = f"SELECT * FROM read_csv($path, {', '.join(options)})"
-        return con.sql(sql, params=params)
+        return lazy_relation(con, sql, params)
 
     def retry(self, error: duckdb.Error) -> bool:
         message = str(error)
+        if "Maximum line size" in message and not self.long_lines:
+            self.long_lines = True
+            return True
         if "Invalid unicode" in message and self.encoding == "utf-8":
             encoding = detect.encoding_of_whole_file(self.path, self.delimiter)
             if encoding != "utf-8":

@@ -19,7 +19,7 @@ from statedata.errors import IngestError, StatedataError
 from statedata.ingest.reader import RAW_VIEW, OutColumn, Reader
 from statedata.ingest.tableschema import TableSchema
 from statedata.ingest.words import TYPE_WORDS
-from statedata.storage.duck import ident
+from statedata.storage.duck import ident, lazy_relation
 from statedata.storage.source import first_line
 
 
@@ -44,13 +44,16 @@ class XlsxSource(Reader):
         if self.cell_range is not None:
             options += ", range = $range"
             params["range"] = self.cell_range
-        first = con.sql(
+        first = lazy_relation(
+            con,
             f"SELECT * FROM read_xlsx($path, header = false, all_varchar = true, {options}) "
             "LIMIT 1",
-            params=params,
+            params,
         ).fetchone()
         self.header = [cell or "" for cell in (first or ())]
-        return con.sql(f"SELECT * FROM read_xlsx($path, header = true, {options})", params=params)
+        return lazy_relation(
+            con, f"SELECT * FROM read_xlsx($path, header = true, {options})", params
+        )
 
     def out_columns(
         self, con: duckdb.DuckDBPyConnection, raw: list[tuple[str, str]]

@@ -18,7 +18,7 @@ from statedata.ingest import detect
 from statedata.ingest.jsontext import first_value_start, locate_json_error
 from statedata.ingest.reader import RAW_VIEW, OutColumn, Reader
 from statedata.ingest.tableschema import TableSchema
-from statedata.storage.duck import ident
+from statedata.storage.duck import ident, lazy_relation
 from statedata.storage.source import first_line
 
 GDAL_DRIVERS = {
@@ -62,7 +62,7 @@ class GeoSource(Reader):
     def raw(self, con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyRelation:
         # Open with ST_Read first: ST_Read_Meta crashes the process (DuckDB 1.5.5) on a file
         # GDAL cannot open, while ST_Read raises an ordinary error.
-        con.sql(self._read_sql(layer=False) + " LIMIT 0", params=self._params(False)).fetchall()
+        lazy_relation(con, self._read_sql(layer=False) + " LIMIT 0", self._params(False)).fetchall()
         meta = con.execute(
             "SELECT layers FROM ST_Read_Meta($path)", {"path": self.gdal_path}
         ).fetchone()
@@ -77,7 +77,7 @@ class GeoSource(Reader):
                 + ", ".join(f"'{layer['name']}'" for layer in layers[1:])
                 + ") were not published"
             )
-        return con.sql(self._read_sql(), params=self._params())
+        return lazy_relation(con, self._read_sql(), self._params())
 
     def out_columns(
         self, con: duckdb.DuckDBPyConnection, raw: list[tuple[str, str]]

@@ -19,7 +19,7 @@ from statedata.ingest.geo import open_geo
 from statedata.ingest.jsontext import first_bad_json_line, first_value_start, locate_json_error
 from statedata.ingest.reader import OutColumn, Reader, json_text_sql
 from statedata.ingest.tableschema import TableSchema
-from statedata.storage.duck import ident
+from statedata.storage.duck import ident, lazy_relation
 from statedata.storage.source import TableSource, first_line, generic_explanation
 
 
@@ -33,9 +33,10 @@ class JsonSource(Reader):
         options = "format = $format"
         if self.full_sample:
             options += ", sample_size = -1"
-        return con.sql(
+        return lazy_relation(
+            con,
             f"SELECT * FROM read_json($path, {options})",
-            params={"path": str(self.path), "format": self.json_format},
+            {"path": str(self.path), "format": self.json_format},
         )
 
     def out_columns(

