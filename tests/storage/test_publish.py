@@ -12,7 +12,8 @@ from statedata.catalog.models import Version
 from statedata.errors import IngestError, InvalidInput, PublishError
 from statedata.ingest import open_table
 from statedata.storage import NewDataset, publish
-from statedata.storage.versions import version_path, version_rows_sql
+from statedata.storage.export import parquet_download
+from statedata.storage.versions import download_copy, version_path, version_rows_sql
 
 TOWNS = "town,county,cases\nAndover,Tolland,3\nAnsonia,New Haven,12\nAvon,Hartford,7\n"
 
@@ -189,6 +190,10 @@ def test_retention_keeps_the_configured_number_of_versions(tmp_path, write_file)
 
     installation = Installation.open(tmp_path / "home", versions_to_keep=2)
     first = publish(installation, open_table(write_file("a.csv", TOWNS)), new=_new(None))
+    with installation.catalog.session() as session:
+        v1 = service.get_dataset(session, first.dataset_id).current_version
+        parquet_download(installation.settings, v1, version_path(installation, v1))
+        assert download_copy(version_path(installation, v1)).exists()
     for i in range(3):
         publish(
             installation,
@@ -200,6 +205,7 @@ def test_retention_keeps_the_configured_number_of_versions(tmp_path, write_file)
         kept = [v.number for v in versions if v.removed_at is None]
         assert kept == [3, 4]
         assert not version_path(installation, versions[0]).exists()
+        assert not download_copy(version_path(installation, versions[0])).exists()
         assert version_path(installation, versions[-1]).exists()
     installation.close()
 

@@ -20,7 +20,7 @@ import pyarrow.csv as pacsv
 from statedata.catalog.models import Version
 from statedata.config import Settings
 from statedata.storage.duck import connect, ident
-from statedata.storage.versions import SYSTEM_COLUMNS
+from statedata.storage.versions import SYSTEM_COLUMNS, download_copy
 
 BATCH_ROWS = 50_000
 
@@ -97,7 +97,7 @@ def stream_json(settings: Settings, version: Version, path: Path) -> Iterator[by
 
 def parquet_download(settings: Settings, version: Version, path: Path) -> Path:
     """A Parquet file of the version without system fields, made once and kept beside it."""
-    target = path.with_name(path.stem + ".download.parquet")
+    target = download_copy(path)
     if target.exists():
         return target
     temp = target.with_name(f".{secrets.token_hex(6)}.tmp")

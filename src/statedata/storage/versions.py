@@ -111,6 +111,11 @@ def rows_sql(path: Path, id_base: int | None) -> str:
     )
 
 
+def download_copy(path: Path) -> Path:
+    """Where the Parquet download of a version (without system fields) is kept."""
+    return path.with_name(path.stem + ".download.parquet")
+
+
 def version_rows_sql(installation: Installation, version: Version) -> str:
     """SQL for the rows of a catalog version, system fields included."""
     return rows_sql(version_path(installation, version), version.id_base)
@@ -574,7 +579,9 @@ def apply_retention(installation: Installation, dataset_id: str) -> list[int]:
         for version in versions[keep:]:
             if version.id == dataset.current_version_id:
                 continue
-            version_path(installation, version).unlink(missing_ok=True)
+            path = version_path(installation, version)
+            path.unlink(missing_ok=True)
+            download_copy(path).unlink(missing_ok=True)
             version.removed_at = dt.datetime.now(dt.UTC)
             removed.append(version.number)
     return removed
