@@ -42,6 +42,7 @@ class Measured:
     parent_rss_mb: float  # RSS of the measuring process when it spawned the child
     tree_peak_mb: float  # highest polled sum of RSS over the child's process tree
     side_peak_mb: float | None  # highest polled RSS of the `watch` process, if any
+    side_cpu_s: float | None  # its CPU time (user + system) at the last poll before it ended
     stdout: str
     stderr: str
     extra: dict = field(default_factory=dict)
@@ -97,7 +98,7 @@ def run_measured(
     tag = f"{os.getpid()}-{time.monotonic_ns()}"
     out_path = log_dir / f"child-{tag}.out"
     err_path = log_dir / f"child-{tag}.err"
-    peaks = {"tree": 0, "side": None}
+    peaks: dict[str, float | None] = {"tree": 0, "side": None, "side_cpu": None}
     done = threading.Event()
 
     with out_path.open("wb") as out, err_path.open("wb") as err:
@@ -124,8 +125,11 @@ def run_measured(
                                 side_proc = None
                     if side_proc is not None:
                         try:
-                            rss = side_proc.memory_info().rss
+                            with side_proc.oneshot():
+                                rss = side_proc.memory_info().rss
+                                times = side_proc.cpu_times()
                             peaks["side"] = max(peaks["side"] or 0, rss)
+                            peaks["side_cpu"] = times.user + times.system
                         except psutil.Error:
                             pass
                 done.wait(poll)
@@ -152,6 +156,7 @@ def run_measured(
         parent_rss_mb=parent_rss / MB,
         tree_peak_mb=peaks["tree"] / MB,
         side_peak_mb=None if peaks["side"] is None else peaks["side"] / MB,
+        side_cpu_s=peaks["side_cpu"],
         stdout=stdout,
         stderr=stderr,
     )
@@ -165,6 +170,8 @@ def machine() -> dict:
         "cpus_logical": psutil.cpu_count(logical=True),
         "cpus_physical": psutil.cpu_count(logical=False),
         "memory_gb": round(psutil.virtual_memory().total / 1024**3, 1),
+        # Other work on the machine skews the figures; keep the load next to them.
+        "load_average": [round(x, 2) for x in os.getloadavg()],
     }
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
