@@ -1,0 +1,105 @@
+"""The issue's own check, as a user would do it: publish a CSV with the CLI, serve the portal
+with `statedata serve`, download the rows, and get the same content back."""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import socket
+import subprocess
+import sys
+import time
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+import httpx
+
+CSV_TEXT = (
+    "case_id,town,reported,cases,rate,note,active\n"
+    '1,Andover,2024-01-02,3,1.50,"first, with a comma",true\n'
+    '2,Ansonia,2024-01-03,12,,"she said ""hi""",false\n'
+    '3,Avon,2024-01-04,0,0.25,"two\nlines",true\n'
+    "4,Bethel,2024-01-05,7,10,,false\n"
+)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _same(a: str, b: str) -> bool:
+    if a == b:
+        return True
+    try:
+        return Decimal(a) == Decimal(b)
+    except InvalidOperation:
+        return False
+
+
+def test_csv_published_from_the_cli_downloads_back_identical(tmp_path: Path):
+    env = {**os.environ, "STATEDATA_HOME": str(tmp_path / "home")}
+    cli = [sys.executable, "-m", "statedata.cli"]
+    source = tmp_path / "cases.csv"
+    source.write_text(CSV_TEXT, encoding="utf-8")
+    subprocess.run(
+        [*cli, "agencies", "add", "DPH", "Department of Public Health"],
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    published = subprocess.run(
+        [
+            *cli,
+            "publish",
+            str(source),
+            "--agency",
+            "DPH",
+            "--title",
+            "Cases",
+            "--row-id",
+            "case_id",
+        ],
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    dataset_id = published.stdout.strip()
+
+    port = _free_port()
+    server = subprocess.Popen(
+        [*cli, "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"{base}/api/v1/health", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert server.poll() is None, server.stderr.read().decode()
+            assert time.monotonic() < deadline, "the server did not start"
+            time.sleep(0.1)
+        downloaded = httpx.get(f"{base}/api/v1/datasets/{dataset_id}/rows.csv", timeout=30)
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+    assert downloaded.status_code == 200
+    original = list(csv.reader(io.StringIO(CSV_TEXT)))
+    back = list(csv.reader(io.StringIO(downloaded.text)))
+    assert back[0] == original[0]
+    assert len(back) == len(original)
+    for row_back, row_original in zip(back[1:], original[1:], strict=True):
+        assert all(_same(x, y) for x, y in zip(row_back, row_original, strict=True)), (
+            row_back,
+            row_original,
+        )
