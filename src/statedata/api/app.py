@@ -6,7 +6,7 @@ from fastapi import FastAPI
 from fastapi.responses import RedirectResponse
 
 import statedata
-from statedata.api import catalog, datajson, downloads, errors, health
+from statedata.api import catalog, datajson, downloads, errors, health, soda_views
 from statedata.api.responses import JSON
 from statedata.installation import Installation
 
@@ -24,7 +24,7 @@ def create_app(installation: Installation) -> FastAPI:
     )
     app.state.installation = installation
     errors.install(app)
-    for module in (health, catalog, downloads, datajson):
+    for module in (health, catalog, downloads, datajson, soda_views):
         app.include_router(module.router)
 
     @app.get("/api", summary="Where each part of the API lives")
