@@ -2,17 +2,30 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI
 from fastapi.responses import RedirectResponse
 
 import statedata
-from statedata.api import catalog, datajson, downloads, errors, health, soda_views
+from statedata.api import catalog, datajson, downloads, errors, health, soda_views, usage
 from statedata.api.responses import JSON
 from statedata.installation import Installation
+from statedata.metrics import UsageCounter
 
 
-def create_app(installation: Installation) -> FastAPI:
+def create_app(installation: Installation, usage_flush_seconds: float = 10.0) -> FastAPI:
+    counter = UsageCounter(installation.catalog, flush_every=usage_flush_seconds)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        counter.start()
+        yield
+        counter.stop()
+
     app = FastAPI(
+        lifespan=lifespan,
         title="statedata",
         version=statedata.__version__,
         summary="Open data portal API: catalog, downloads and DCAT-US data.json.",
@@ -23,7 +36,9 @@ def create_app(installation: Installation) -> FastAPI:
         redoc_url=None,
     )
     app.state.installation = installation
+    app.state.usage = counter
     errors.install(app)
+    usage.install(app, counter)
     for module in (health, catalog, downloads, datajson, soda_views):
         app.include_router(module.router)
 

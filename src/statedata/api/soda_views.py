@@ -16,6 +16,7 @@ from statedata.catalog import service
 from statedata.catalog.models import Dataset
 from statedata.catalog.socrata import discovery_result, metadata_v1_document, view_document
 from statedata.errors import InvalidInput
+from statedata.metrics import usage_totals
 
 router = APIRouter(tags=["soda"])
 
@@ -39,7 +40,7 @@ def view(
 ) -> dict:
     dataset = service.get_dataset(session, dataset_id)
     require(actor, Action.READ_METADATA, dataset)
-    return view_document(dataset)
+    return view_document(dataset, usage_totals(session, dataset.id))
 
 
 @router.get("/api/views/metadata/v1", summary="Socrata metadata API: every dataset")

@@ -178,3 +178,19 @@ class AuditEvent(Base):
     detail: Mapped[dict] = mapped_column(JSON, default=dict)
     previous_hash: Mapped[str] = mapped_column(String(64))
     entry_hash: Mapped[str] = mapped_column(String(64))
+
+
+class UsageCount(Base):
+    """How often a dataset was used on one day, by kind; no address or identity is kept.
+
+    Not a foreign key: counts outlive the datasets they count.
+    """
+
+    __tablename__ = "usage_counts"
+
+    day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    dataset_id: Mapped[str] = mapped_column(String(9), primary_key=True)
+    kind: Mapped[str] = mapped_column(
+        String(20), primary_key=True
+    )  # api_call | download | page_view
+    count: Mapped[int] = mapped_column(BigInteger, default=0)

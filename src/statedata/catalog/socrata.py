@@ -76,8 +76,8 @@ def view_document(dataset: Dataset, usage: dict[str, int] | None = None) -> dict
         "publicationDate": epoch(dataset.created_at),
         "rowsUpdatedAt": epoch(dataset.data_updated_at),
         "viewLastModified": epoch(dataset.metadata_updated_at),
-        "downloadCount": usage.get("downloads", 0),
-        "viewCount": usage.get("views", 0),
+        "downloadCount": usage.get("download", 0),
+        "viewCount": usage.get("page_view", 0),
         "license": _license(dataset),
         "rowIdentifierColumnId": None,
         "metadata": {
@@ -141,8 +141,8 @@ def discovery_result(dataset: Dataset, base_url: str, usage: dict[str, int] | No
             "columns_name": [c.display_name for c in dataset.columns],
             "columns_datatype": [DATA_TYPE_NAMES.get(c.data_type, "text") for c in dataset.columns],
             "columns_description": [c.description for c in dataset.columns],
-            "download_count": usage.get("downloads", 0),
-            "page_views": {"page_views_total": usage.get("views", 0)},
+            "download_count": usage.get("download", 0),
+            "page_views": {"page_views_total": usage.get("page_view", 0)},
         },
         "classification": {
             "categories": [dataset.category] if dataset.category else [],

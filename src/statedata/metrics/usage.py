@@ -1,0 +1,106 @@
+"""Counting use of each dataset per day (API calls, downloads, page views), kept in memory and
+written to the catalog in batches, so a busy server does not write once per request.
+
+Nothing about who asked is kept: only the dataset, the day, the kind and the count.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections import Counter
+from collections.abc import Iterable
+
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from statedata.catalog.db import Catalog
+from statedata.catalog.models import UsageCount
+
+KINDS = ("api_call", "download", "page_view")
+
+
+class UsageCounter:
+    """Thread-safe tallies, flushed to the catalog by `flush` (and by a timer once started)."""
+
+    def __init__(self, catalog: Catalog, flush_every: float = 10.0) -> None:
+        self.catalog = catalog
+        self.flush_every = flush_every
+        self._pending: Counter[tuple[dt.date, str, str]] = Counter()
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def record(self, dataset_id: str, kind: str, day: dt.date | None = None) -> None:
+        if kind not in KINDS:
+            raise ValueError(f"unknown usage kind {kind}")
+        day = day or dt.datetime.now(dt.UTC).date()
+        with self._lock:
+            self._pending[(day, dataset_id, kind)] += 1
+
+    def flush(self) -> int:
+        """Write the pending tallies; return how many counts were written."""
+        with self._lock:
+            pending, self._pending = self._pending, Counter()
+        if not pending:
+            return 0
+        try:
+            with self.catalog.session() as session:
+                _add(session, pending.items())
+        except Exception:
+            with self._lock:
+                self._pending.update(pending)  # keep them for the next try
+            raise
+        return sum(pending.values())
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="usage-flush", daemon=True)
+            self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+            self._thread = None
+        self.flush()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.flush_every):
+            try:
+                self.flush()
+            except Exception:  # the catalog may be briefly busy; the counts wait for next time
+                continue
+
+
+def _add(session: Session, counts: Iterable[tuple[tuple[dt.date, str, str], int]]) -> None:
+    for (day, dataset_id, kind), n in counts:
+        where = (
+            (UsageCount.day == day)
+            & (UsageCount.dataset_id == dataset_id)
+            & (UsageCount.kind == kind)
+        )
+        changed = session.execute(
+            update(UsageCount).where(where).values(count=UsageCount.count + n)
+        ).rowcount
+        if changed:
+            continue
+        try:
+            with session.begin_nested():
+                session.add(UsageCount(day=day, dataset_id=dataset_id, kind=kind, count=n))
+        except IntegrityError:
+            # Another server process inserted the same day first.
+            session.execute(update(UsageCount).where(where).values(count=UsageCount.count + n))
+
+
+def usage_totals(session: Session, dataset_id: str) -> dict[str, int]:
+    """All-time counts of one dataset by kind."""
+    rows = session.execute(
+        select(UsageCount.kind, func.sum(UsageCount.count))
+        .where(UsageCount.dataset_id == dataset_id)
+        .group_by(UsageCount.kind)
+    ).all()
+    totals = {kind: 0 for kind in KINDS}
+    totals.update({kind: int(total) for kind, total in rows})
+    return totals
