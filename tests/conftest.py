@@ -124,6 +124,12 @@ class LiveServer:
         self.thread.join(timeout=10)
 
 
+@pytest.fixture(scope="session")
+def serve() -> type[LiveServer]:
+    """Start a server for any installation: `server = serve(installation)`; `server.stop()`."""
+    return LiveServer
+
+
 @pytest.fixture
 def live_server(installation: Installation) -> Iterator[LiveServer]:
     server = LiveServer(installation)

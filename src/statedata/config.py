@@ -51,6 +51,15 @@ class Settings(BaseModel):
     duckdb_threads: int | None = Field(
         default=None, description="Threads DuckDB may use; all cores when unset."
     )
+    query_timeout_seconds: float = Field(
+        default=30.0, gt=0, description="Longest a query may run before it is stopped."
+    )
+    soda_default_limit: int = Field(
+        default=1000, ge=1, description="Rows a SODA request returns when it gives no $limit."
+    )
+    soda_max_limit: int = Field(
+        default=50_000, ge=1, description="Most rows one SODA request may ask for."
+    )
     base_url: str = Field(
         default="http://127.0.0.1:8000",
         description="Public address of the portal, used in data.json and download links.",
@@ -88,6 +97,9 @@ ENV_NAMES = {
     "categories": "STATEDATA_CATEGORIES",
     "duckdb_memory_limit": "STATEDATA_DUCKDB_MEMORY_LIMIT",
     "duckdb_threads": "STATEDATA_DUCKDB_THREADS",
+    "query_timeout_seconds": "STATEDATA_QUERY_TIMEOUT_SECONDS",
+    "soda_default_limit": "STATEDATA_SODA_DEFAULT_LIMIT",
+    "soda_max_limit": "STATEDATA_SODA_MAX_LIMIT",
     "base_url": "STATEDATA_BASE_URL",
     "portal_title": "STATEDATA_PORTAL_TITLE",
     "publisher_name": "STATEDATA_PUBLISHER_NAME",

@@ -18,13 +18,11 @@ from statedata.installation import Installation
 
 @pytest.fixture(scope="module")
 def demo_http(
-    tmp_path_factory: pytest.TempPathFactory,
+    tmp_path_factory: pytest.TempPathFactory, serve
 ) -> Iterator[tuple[Installation, httpx.Client]]:
-    from conftest import LiveServer
-
     installation = Installation.open(tmp_path_factory.mktemp("served") / "home")
     build_demo(installation, as_of=dt.date(2026, 11, 1), payroll_rows=5_000)
-    server = LiveServer(installation)
+    server = serve(installation)
     with httpx.Client(base_url=server.url, timeout=60) as client:
         yield installation, client
     server.stop()

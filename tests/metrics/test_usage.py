@@ -39,16 +39,14 @@ def test_usage_table_holds_no_caller_details(installation):
     assert columns == {"day", "dataset_id", "kind", "count"}
 
 
-def test_requests_are_counted_by_kind(installation, agency, write_file):
+def test_requests_are_counted_by_kind(installation, agency, write_file, serve):
     import httpx
-
-    from conftest import LiveServer
 
     path = write_file("t.csv", "a,b\n1,2\n")
     dataset_id = publish(
         installation, open_table(path), new=NewDataset(DatasetMetadata(title="T"), agency)
     ).dataset_id
-    server = LiveServer(installation)
+    server = serve(installation)
     try:
         with httpx.Client(base_url=server.url) as http:
             for _ in range(3):

@@ -9,20 +9,24 @@ from fastapi import FastAPI
 from fastapi.responses import RedirectResponse
 
 import statedata
-from statedata.api import catalog, datajson, downloads, errors, health, soda_views, usage
+from statedata.api import catalog, datajson, downloads, errors, health, soda, soda_views, usage
 from statedata.api.responses import JSON
 from statedata.installation import Installation
 from statedata.metrics import UsageCounter
+from statedata.query import QueryEngine
 
 
 def create_app(installation: Installation, usage_flush_seconds: float = 10.0) -> FastAPI:
     counter = UsageCounter(installation.catalog, flush_every=usage_flush_seconds)
+
+    engine = QueryEngine(installation.settings)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         counter.start()
         yield
         counter.stop()
+        engine.close()
 
     app = FastAPI(
         lifespan=lifespan,
@@ -37,9 +41,10 @@ def create_app(installation: Installation, usage_flush_seconds: float = 10.0) ->
     )
     app.state.installation = installation
     app.state.usage = counter
+    app.state.query_engine = engine
     errors.install(app)
     usage.install(app, counter)
-    for module in (health, catalog, downloads, datajson, soda_views):
+    for module in (health, catalog, downloads, datajson, soda_views, soda):
         app.include_router(module.router)
 
     @app.get("/api", summary="Where each part of the API lives")
@@ -52,6 +57,9 @@ def create_app(installation: Installation, usage_flush_seconds: float = 10.0) ->
                 "agencies": "/api/v1/agencies",
                 "health": "/api/v1/health",
                 "dcat_us": "/data.json",
+                "soda": "/resource/{id}.json",
+                "soda_views": "/api/views/{id}.json",
+                "discovery": "/api/catalog/v1",
                 "openapi": "/api/openapi.json",
             },
         }

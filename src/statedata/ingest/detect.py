@@ -9,6 +9,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import re
 import zipfile
 from collections import Counter
 from pathlib import Path
@@ -180,20 +181,22 @@ def _first_bad_utf8(data: bytes) -> int | None:
 def encoding_of_whole_file(path: Path, delimiter: str, quick: bytes | None = None) -> str:
     """Decide the encoding from a sample (`quick`) or, on the error path, the whole file.
 
-    Valid UTF-8 throughout is UTF-8. Text with bytes above 127 and no valid multi-byte UTF-8
-    sequence is Windows-1252 (if every byte is defined there). Anything else is corrupt.
+    Valid UTF-8 throughout is UTF-8. Text that is not, and shows no sign of having been meant
+    as UTF-8 (see `_looks_like_utf8`), is Windows-1252 if every byte is defined there.
+    Anything else is corrupt UTF-8, refused at its first bad byte.
     """
     data_iter = [quick] if quick is not None else _chunks(path)
-    saw_utf8_multibyte = False
+    meant_as_utf8 = False
     offset = 0
     for chunk in data_iter:
         bad = _first_bad_utf8(chunk)
         if bad is None:
-            if any(b >= 0x80 for b in chunk):
-                saw_utf8_multibyte = True
+            # Only a later bad byte makes this question matter; a sample alone never asks it.
+            if quick is None:
+                meant_as_utf8 = meant_as_utf8 or _looks_like_utf8(chunk)
             offset += len(chunk)
             continue
-        if saw_utf8_multibyte or _has_utf8_multibyte(chunk[:bad]):
+        if meant_as_utf8 or _looks_like_utf8(chunk[:bad]):
             raise _undecodable(path, offset + bad, delimiter, "UTF-8")
         undefined = _first_undefined_cp1252(path)
         if undefined is not None:
@@ -220,8 +223,19 @@ def _chunks(path: Path, size: int = 8 << 20):  # type: ignore[no-untyped-def]
             yield carry
 
 
-def _has_utf8_multibyte(data: bytes) -> bool:
-    return any(b >= 0x80 for b in data)
+def _looks_like_utf8(data: bytes) -> bool:
+    """Whether `data` holds a multi-byte UTF-8 character of the kind Western text uses.
+
+    Accented letters, typographic punctuation and currency signs (below U+0800, or in
+    U+2000-U+206F and U+20A0-U+20CF) are what a UTF-8 file of English or Spanish text holds.
+    Windows-1252 text can form valid UTF-8 by accident (c-cedilla and two en dashes are the bytes
+    of U+7596), but such
+    accidents land elsewhere, in CJK and other scripts.
+    """
+    return WESTERN_NON_ASCII.search(data.decode("utf-8", errors="replace")) is not None
+
+
+WESTERN_NON_ASCII = re.compile("[\u0080-\u07ff\u2000-\u206f\u20a0-\u20cf]")
 
 
 def _first_undefined_cp1252(path: Path) -> int | None:
