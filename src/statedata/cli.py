@@ -31,10 +31,14 @@ datasets_app = typer.Typer(help="List, show and deprecate datasets.", no_args_is
 agencies_app = typer.Typer(help="Add and list agencies.", no_args_is_help=True)
 files_app = typer.Typer(help="Files and links attached to a dataset.", no_args_is_help=True)
 audit_app = typer.Typer(help="The audit log.", no_args_is_help=True)
+users_app = typer.Typer(help="Staff and analysts who use the API.", no_args_is_help=True)
+keys_app = typer.Typer(help="API keys for writing through the SODA API.", no_args_is_help=True)
 app.add_typer(datasets_app, name="datasets")
 app.add_typer(agencies_app, name="agencies")
 app.add_typer(files_app, name="files")
 app.add_typer(audit_app, name="audit")
+app.add_typer(users_app, name="users")
+app.add_typer(keys_app, name="keys")
 
 out = Console()
 err = Console(stderr=True, soft_wrap=True)
@@ -317,6 +321,66 @@ def audit_verify(home: Home = None) -> None:
                 err.print(f"[red]{problem}[/red]")
             raise typer.Exit(1)
         out.print("The audit log is whole.")
+
+
+@users_app.command("add")
+def users_add(
+    name: str,
+    role: Annotated[str, typer.Option(help="cdo, data_officer, publisher or analyst.")],
+    agency: Annotated[str | None, typer.Option(help="Code of the user's agency.")] = None,
+    display_name: Annotated[str | None, typer.Option(help="Full name.")] = None,
+    email: Annotated[str | None, typer.Option(help="Email address.")] = None,
+    home: Home = None,
+) -> None:
+    """Add a user (a publisher or data officer belongs to an agency)."""
+    from statedata.access.accounts import add_user
+
+    with opened(home) as installation, installation.catalog.session() as session:
+        user = add_user(session, name, role, agency, display_name, email, actor="cli")
+        out.print(f"Added {user.name} ({user.role}{', ' + agency.upper() if agency else ''})")
+
+
+@users_app.command("list")
+def users_list(home: Home = None) -> None:
+    """List users with their role and agency."""
+    from statedata.access.accounts import list_users
+
+    with opened(home) as installation, installation.catalog.session() as session:
+        table = Table("name", "display name", "role", "agency")
+        for user in list_users(session):
+            table.add_row(
+                user.name, user.display_name, user.role, user.agency.code if user.agency else ""
+            )
+        out.print(table)
+
+
+@keys_app.command("create")
+def keys_create(
+    user: str,
+    name: Annotated[str, typer.Option(help="What the key is for.")] = "API key",
+    expires_in_days: Annotated[
+        int | None, typer.Option(help="Days until the key stops working.")
+    ] = None,
+    home: Home = None,
+) -> None:
+    """Create an API key for a user; its secret is shown this once."""
+    from statedata.access.accounts import create_key
+
+    with opened(home) as installation, installation.catalog.session() as session:
+        key, secret = create_key(session, user, name, expires_in_days, actor="cli")
+        err.print("Keep the secret now: it is not stored and cannot be shown again.")
+        print(f"key id: {key.key_id}")
+        print(f"secret: {secret}")
+
+
+@keys_app.command("revoke")
+def keys_revoke(key_id: str, home: Home = None) -> None:
+    """Revoke an API key at once."""
+    from statedata.access.accounts import revoke_key
+
+    with opened(home) as installation, installation.catalog.session() as session:
+        revoke_key(session, key_id, actor="cli")
+        out.print(f"Revoked {key_id}.")
 
 
 @app.command()

@@ -60,6 +60,9 @@ class Settings(BaseModel):
     soda_max_limit: int = Field(
         default=50_000, ge=1, description="Most rows one SODA request may ask for."
     )
+    soda_max_write_bytes: int = Field(
+        default=100_000_000, ge=1, description="Largest body one SODA write may send."
+    )
     base_url: str = Field(
         default="http://127.0.0.1:8000",
         description="Public address of the portal, used in data.json and download links.",
@@ -100,6 +103,7 @@ ENV_NAMES = {
     "query_timeout_seconds": "STATEDATA_QUERY_TIMEOUT_SECONDS",
     "soda_default_limit": "STATEDATA_SODA_DEFAULT_LIMIT",
     "soda_max_limit": "STATEDATA_SODA_MAX_LIMIT",
+    "soda_max_write_bytes": "STATEDATA_SODA_MAX_WRITE_BYTES",
     "base_url": "STATEDATA_BASE_URL",
     "portal_title": "STATEDATA_PORTAL_TITLE",
     "publisher_name": "STATEDATA_PUBLISHER_NAME",

@@ -1,9 +1,19 @@
 """Who may do what: the one `can(actor, action, dataset)` check that every door calls.
 
-Accounts, roles and sharing agreements arrive with the governance work; the policy below is
-already the one place that decides, so those land here and nowhere else.
+Users and API keys are in `accounts`; web sign-in and sharing agreements arrive with the
+governance work, and land here too: `policy` stays the one place that decides.
 """
 
-from statedata.access.policy import ANONYMOUS, Action, Actor, can, require
+from statedata.access.accounts import AuthenticationFailed, actor_from_authorization
+from statedata.access.policy import ANONYMOUS, Action, Actor, Role, can, require
 
-__all__ = ["ANONYMOUS", "Action", "Actor", "can", "require"]
+__all__ = [
+    "ANONYMOUS",
+    "Action",
+    "Actor",
+    "AuthenticationFailed",
+    "Role",
+    "actor_from_authorization",
+    "can",
+    "require",
+]

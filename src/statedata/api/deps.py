@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from fastapi import Request
 from sqlalchemy.orm import Session
 
-from statedata.access import ANONYMOUS, Actor
+from statedata.access import ANONYMOUS, Actor, actor_from_authorization
 from statedata.installation import Installation
 
 
@@ -21,8 +21,12 @@ def session(request: Request) -> Iterator[Session]:
 
 
 def actor(request: Request) -> Actor:
-    # Sign-in and API tokens arrive with accounts; until then every request is anonymous.
-    return ANONYMOUS
+    """Who is asking: the holder of the API key in `Authorization`, or anonymous."""
+    header = request.headers.get("authorization")
+    if not header:
+        return ANONYMOUS
+    with request.app.state.installation.catalog.session() as db:
+        return actor_from_authorization(db, header) or ANONYMOUS
 
 
 def base_url(request: Request) -> str:

@@ -1,26 +1,32 @@
-"""SODA 2.1 reads: `/resource/{id}.json|.csv|.geojson` and `/resource/{id}/{row}.json`.
+"""SODA 2.1: reads (`/resource/{id}.json|.csv|.geojson`, `/resource/{id}/{row}.json`) and
+writes (POST upserts, PUT replaces; an API key of the dataset's agency is needed).
 
-Parse the SoQL parameters, check them against the version's columns, run on DuckDB, render.
+Reads parse the SoQL parameters, check them against the version's columns, run on DuckDB and
+render; writes hand the rows to ingest and storage like any other publish.
 """
 
 from __future__ import annotations
 
 import hashlib
 import uuid
+from pathlib import Path
 from typing import Annotated
 
 import orjson
 from fastapi import APIRouter, Depends, Request, Response
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from statedata.access import Action, Actor, require
 from statedata.api import deps
 from statedata.api.soda_render import RENDERERS, row_object
 from statedata.catalog import service
 from statedata.catalog.models import Dataset
-from statedata.errors import NotFound
+from statedata.errors import InvalidInput, NotFound, StatedataError
+from statedata.ingest import open_table
 from statedata.installation import Installation
 from statedata.query import QueryEngine, columns_of, compile_query, parse_request
+from statedata.storage import Mode, publish
 from statedata.storage.versions import version_rows_sql
 
 router = APIRouter(tags=["soda"])
@@ -120,3 +126,115 @@ def resource_row(
     key = dataset.row_identifier or ":id"
     params = {key: row_id, "$limit": "1"}
     return _answer(request, installation, query_engine, dataset, params, "json", one_row=True)
+
+
+class AuthenticationRequired(StatedataError):
+    code = "authentication.required"
+    status = 401
+
+
+class PayloadTooLarge(StatedataError):
+    code = "request.too-large"
+    status = 413
+
+
+def _payload_file(installation: Installation, body: bytes, content_type: str) -> Path:
+    """The request body as a file ingest can read: CSV as sent, JSON checked to be rows."""
+    folder = installation.settings.home / "tmp" / "uploads"
+    folder.mkdir(parents=True, exist_ok=True)
+    if "csv" in content_type:
+        path = folder / f"{uuid.uuid4().hex}.csv"
+        path.write_bytes(body)
+        return path
+    try:
+        rows = orjson.loads(body or b"null")
+    except orjson.JSONDecodeError as error:
+        raise InvalidInput(f"The body is not valid JSON: {error}.") from None
+    if isinstance(rows, dict):
+        rows = [rows]
+    if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
+        raise InvalidInput("Send the rows as a JSON array of objects, one object per row.")
+    path = folder / f"{uuid.uuid4().hex}.json"
+    path.write_bytes(orjson.dumps(rows))
+    return path
+
+
+def _write_rows(
+    installation: Installation,
+    actor: Actor,
+    dataset_id: str,
+    body: bytes,
+    content_type: str,
+    replace: bool,
+) -> dict[str, int]:
+    if actor.is_anonymous:
+        raise AuthenticationRequired(
+            "Writing rows needs an API key: send it as HTTP Basic (key id and secret) or as "
+            "'Authorization: Bearer key-id:secret'."
+        )
+    with installation.catalog.session() as session:
+        dataset = service.get_dataset(session, dataset_id)
+        require(actor, Action.PUBLISH, dataset)
+        row_identifier = dataset.row_identifier
+    limit = installation.settings.soda_max_write_bytes
+    if len(body) > limit:
+        raise PayloadTooLarge(
+            f"The body is {len(body):,} bytes; the most one write takes is {limit:,}."
+        )
+    answer = {"Rows Created": 0, "Rows Updated": 0, "Rows Deleted": 0, "Errors": 0}
+    path = _payload_file(installation, body, content_type)
+    try:
+        if path.suffix == ".json" and path.read_bytes() == b"[]":
+            return answer
+        if replace:
+            mode = Mode.REPLACE
+        elif row_identifier:
+            mode = Mode.UPSERT
+        else:  # without a row identifier there is nothing to match on: every row is new
+            mode = Mode.APPEND
+        result = publish(
+            installation,
+            open_table(path),
+            dataset_id=dataset_id,
+            mode=mode,
+            actor=actor.name or "api",
+            keep_columns=True,
+        )
+    finally:
+        path.unlink(missing_ok=True)
+    answer.update(
+        {
+            "Rows Created": result.rows_created,
+            "Rows Updated": result.rows_updated,
+            "Rows Deleted": result.rows_deleted,
+        }
+    )
+    return answer
+
+
+@router.post("/resource/{dataset_id}.json", summary="SODA 2.1: upsert rows (API key needed)")
+async def upsert_rows(
+    dataset_id: str,
+    request: Request,
+    installation: Annotated[Installation, Depends(deps.installation)],
+    actor: Annotated[Actor, Depends(deps.actor)],
+) -> dict:
+    body = await request.body()
+    content_type = request.headers.get("content-type", "application/json")
+    return await run_in_threadpool(
+        _write_rows, installation, actor, dataset_id, body, content_type, False
+    )
+
+
+@router.put("/resource/{dataset_id}.json", summary="SODA 2.1: replace all rows (API key needed)")
+async def replace_rows(
+    dataset_id: str,
+    request: Request,
+    installation: Annotated[Installation, Depends(deps.installation)],
+    actor: Annotated[Actor, Depends(deps.actor)],
+) -> dict:
+    body = await request.body()
+    content_type = request.headers.get("content-type", "application/json")
+    return await run_in_threadpool(
+        _write_rows, installation, actor, dataset_id, body, content_type, True
+    )

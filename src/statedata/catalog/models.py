@@ -194,3 +194,40 @@ class UsageCount(Base):
         String(20), primary_key=True
     )  # api_call | download | page_view
     count: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class User(Base):
+    """Someone who signs in or calls the API with a key: staff of an agency, an analyst, the CDO.
+
+    Sign-in by password and membership of several agencies arrive with the governance work.
+    """
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    display_name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str | None] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(20))  # cdo | data_officer | publisher | analyst
+    agency_id: Mapped[int | None] = mapped_column(ForeignKey("agencies.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    disabled_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+    agency: Mapped[Agency | None] = relationship()
+
+
+class ApiKey(Base):
+    """An API key: a public key id and a secret shown once and stored only as a hash."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key_id: Mapped[str] = mapped_column(String(40), unique=True)
+    secret_hash: Mapped[str] = mapped_column(String(64))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    expires_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+    user: Mapped[User] = relationship()

@@ -131,11 +131,13 @@ def publish(
     row_identifier: str | None = None,
     actor: str = "system",
     published_at: dt.datetime | None = None,
+    keep_columns: bool = False,
 ) -> PublishResult:
     """Publish `source` as the next version of `dataset_id` (or of a new dataset).
 
     `published_at` (default: now) stamps the version and its new rows; loaders of history,
-    such as the demo, give the date the data was really published.
+    such as the demo, give the date the data was really published. `keep_columns` makes a
+    replace keep the dataset's columns and types (as SODA's PUT does) instead of the file's.
     """
     now = published_at or utcnow()
     if (dataset_id is None) == (new is None):
@@ -170,7 +172,9 @@ def publish(
     temp = staging / f"{secrets.token_hex(8)}.parquet"
     con = connect(settings, extensions=source.extensions)
     try:
-        counts, id_base = _write_with_retries(con, source, current, mode, row_identifier, temp, now)
+        counts, id_base = _write_with_retries(
+            con, source, current, mode, row_identifier, temp, now, keep_columns
+        )
         source.check(con, "incoming")
         stats = _check_and_describe(con, temp, id_base, row_identifier, source.name)
         staged = _Staged(
@@ -300,11 +304,12 @@ def _write_with_retries(
     row_identifier: str | None,
     temp: Path,
     now: dt.datetime,
+    keep_columns: bool,
 ) -> tuple[dict[str, int], int | None]:
     while True:
         try:
             source.relation(con).create_view("incoming", replace=True)
-            return _write(con, source.name, current, mode, row_identifier, temp, now)
+            return _write(con, source.name, current, mode, row_identifier, temp, now, keep_columns)
         except duckdb.Error as error:
             if not source.retry(error):
                 raise
@@ -333,9 +338,10 @@ def _write(
     row_identifier: str | None,
     temp: Path,
     now: dt.datetime,
+    keep_columns: bool = False,
 ) -> tuple[dict[str, int], int | None]:
     """Write the new version to `temp`; return the row counts and, for positional row ids,
-    the id base."""
+    the id base. `keep_columns` makes a replace keep the dataset's columns and types."""
     columns = _incoming_columns(con, name)
     names = [c for c, _ in columns if c != DELETED]
     has_deleted = any(c == DELETED for c, _ in columns)
@@ -348,7 +354,7 @@ def _write(
     # zstd at level 1 writes as fast as snappy (DuckDB's default) and 16% smaller.
     copy_options = "(FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 1, ROW_GROUP_SIZE 122880)"
 
-    if current is None or mode is Mode.REPLACE:
+    if current is None or (mode is Mode.REPLACE and not keep_columns):
         if row_identifier and row_identifier not in names:
             raise PublishError(
                 f"{name} has no column '{row_identifier}' to identify rows by.",
@@ -379,7 +385,7 @@ def _write(
     if unknown:
         raise PublishError(
             f"{name}: column '{unknown[0]}' is not in this dataset. To change the columns, "
-            "publish with --mode replace.",
+            "publish the file with --mode replace.",
             column=unknown[0],
         )
     con.execute(f"CREATE OR REPLACE VIEW old AS {rows_sql(current.path, current.id_base)}")
@@ -401,6 +407,20 @@ def _write(
         raise failure
     all_columns = ", ".join(ident(c) for c, _ in existing)
     system = f"{ident(':id')}, {ident(':created_at')}, {ident(':updated_at')}"
+
+    if mode is Mode.REPLACE:  # keeping the dataset's columns and their types
+        positional = POSITION not in existing_names
+        row_id = "" if positional else f"CAST($base + __row AS BIGINT) AS {ident(':id')}, "
+        con.execute(
+            f"COPY (SELECT {row_id}$now::TIMESTAMPTZ AS {ident(':created_at')}, "
+            f"$now::TIMESTAMPTZ AS {ident(':updated_at')}, {all_columns} "
+            f"FROM incoming_cast WHERE NOT __deleted ORDER BY __row) TO '{temp}' {copy_options}",
+            {"base": base, "now": now} if not positional else {"now": now},
+        )
+        created = con.execute(f"SELECT count(*) FROM read_parquet('{temp}')").fetchone()[0]
+        return {"rows_created": created, "rows_deleted": current.row_count}, (
+            base if positional else None
+        )
 
     if mode is Mode.APPEND:
         con.execute(
