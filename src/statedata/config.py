@@ -63,6 +63,12 @@ class Settings(BaseModel):
     soda_max_write_bytes: int = Field(
         default=100_000_000, ge=1, description="Largest body one SODA write may send."
     )
+    throttle_per_minute: int = Field(
+        default=600, ge=1, description="API calls a minute from one address without an app token."
+    )
+    throttle_per_minute_with_token: int = Field(
+        default=60_000, ge=1, description="API calls a minute with one app token or API key."
+    )
     base_url: str = Field(
         default="http://127.0.0.1:8000",
         description="Public address of the portal, used in data.json and download links.",
@@ -104,6 +110,8 @@ ENV_NAMES = {
     "soda_default_limit": "STATEDATA_SODA_DEFAULT_LIMIT",
     "soda_max_limit": "STATEDATA_SODA_MAX_LIMIT",
     "soda_max_write_bytes": "STATEDATA_SODA_MAX_WRITE_BYTES",
+    "throttle_per_minute": "STATEDATA_THROTTLE_PER_MINUTE",
+    "throttle_per_minute_with_token": "STATEDATA_THROTTLE_PER_MINUTE_WITH_TOKEN",
     "base_url": "STATEDATA_BASE_URL",
     "portal_title": "STATEDATA_PORTAL_TITLE",
     "publisher_name": "STATEDATA_PUBLISHER_NAME",

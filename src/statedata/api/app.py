@@ -9,7 +9,17 @@ from fastapi import FastAPI
 from fastapi.responses import RedirectResponse
 
 import statedata
-from statedata.api import catalog, datajson, downloads, errors, health, soda, soda_views, usage
+from statedata.api import (
+    catalog,
+    datajson,
+    downloads,
+    errors,
+    health,
+    soda,
+    soda_views,
+    throttle,
+    usage,
+)
 from statedata.api.responses import JSON
 from statedata.installation import Installation
 from statedata.metrics import UsageCounter
@@ -44,6 +54,8 @@ def create_app(installation: Installation, usage_flush_seconds: float = 10.0) ->
     app.state.query_engine = engine
     errors.install(app)
     usage.install(app, counter)
+    settings = installation.settings
+    throttle.install(app, settings.throttle_per_minute, settings.throttle_per_minute_with_token)
     for module in (health, catalog, downloads, datajson, soda_views, soda):
         app.include_router(module.router)
 

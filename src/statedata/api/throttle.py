@@ -1,0 +1,90 @@
+"""Throttling of API calls: callers without an app token are limited per address, callers with
+one (the `X-App-Token` header, any case, or `$$app_token`) per token, at a higher rate.
+
+Token buckets in memory, one per caller; the limits are settings. Nothing is stored.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import threading
+import time
+from collections.abc import Awaitable, Callable
+
+from fastapi import FastAPI, Request, Response
+
+from statedata.api.errors import error_body
+from statedata.api.responses import JSON
+
+THROTTLED_PREFIXES = ("/resource/", "/api/")
+UNTHROTTLED = ("/api/v1/health",)
+
+
+class TokenBuckets:
+    """`allow(key, per_minute)` says whether a call may go ahead, and if not, when it may."""
+
+    def __init__(self) -> None:
+        self._buckets: dict[str, tuple[float, float]] = {}  # key -> (tokens, last refill)
+        self._lock = threading.Lock()
+        self._last_prune = time.monotonic()
+
+    def allow(self, key: str, per_minute: int) -> tuple[bool, float]:
+        now = time.monotonic()
+        rate = per_minute / 60.0
+        with self._lock:
+            tokens, last = self._buckets.get(key, (float(per_minute), now))
+            tokens = min(float(per_minute), tokens + (now - last) * rate)
+            allowed = tokens >= 1.0
+            if allowed:
+                tokens -= 1.0
+            self._buckets[key] = (tokens, now)
+            if now - self._last_prune > 60:
+                self._prune(now, rate)
+        return allowed, 0.0 if allowed else (1.0 - tokens) / rate
+
+    def _prune(self, now: float, rate: float) -> None:
+        # A bucket idle for ten minutes is full again; forgetting it changes nothing.
+        self._buckets = {k: v for k, v in self._buckets.items() if now - v[1] < 600}
+        self._last_prune = now
+
+
+def caller(request: Request) -> tuple[str, bool]:
+    """The caller's bucket key, and whether they identified themselves."""
+    token = request.headers.get("x-app-token") or request.query_params.get("$$app_token")
+    if token:
+        return "token:" + hashlib.sha256(token.encode()).hexdigest()[:32], True
+    authorization = request.headers.get("authorization")
+    if authorization:
+        return "key:" + hashlib.sha256(authorization.encode()).hexdigest()[:32], True
+    host = request.client.host if request.client else "unknown"
+    return "address:" + host, False
+
+
+def install(app: FastAPI, anonymous_per_minute: int, identified_per_minute: int) -> None:
+    buckets = TokenBuckets()
+
+    @app.middleware("http")
+    async def throttle(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        path = request.url.path
+        if not path.startswith(THROTTLED_PREFIXES) or path.startswith(UNTHROTTLED):
+            return await call_next(request)
+        key, identified = caller(request)
+        limit = identified_per_minute if identified else anonymous_per_minute
+        allowed, wait = buckets.allow(key, limit)
+        if allowed:
+            return await call_next(request)
+        seconds = max(1, math.ceil(wait))
+        advice = (
+            "" if identified else " Send an app token (the X-App-Token header) for a higher limit."
+        )
+        message = (
+            f"Too many requests: the limit is {limit} a minute. Try again in {seconds} s.{advice}"
+        )
+        return JSON(
+            error_body("request.throttled", message, limit_per_minute=limit),
+            status_code=429,
+            headers={"Retry-After": str(seconds)},
+        )
