@@ -60,6 +60,9 @@ class Settings(BaseModel):
     soda_max_limit: int = Field(
         default=50_000, ge=1, description="Most rows one SODA request may ask for."
     )
+    soda_export_max_rows: int = Field(
+        default=1_000_000, ge=1, description="Most rows one SODA 3 query or export may produce."
+    )
     soda_max_write_bytes: int = Field(
         default=100_000_000, ge=1, description="Largest body one SODA write may send."
     )
@@ -109,6 +112,7 @@ ENV_NAMES = {
     "query_timeout_seconds": "STATEDATA_QUERY_TIMEOUT_SECONDS",
     "soda_default_limit": "STATEDATA_SODA_DEFAULT_LIMIT",
     "soda_max_limit": "STATEDATA_SODA_MAX_LIMIT",
+    "soda_export_max_rows": "STATEDATA_SODA_EXPORT_MAX_ROWS",
     "soda_max_write_bytes": "STATEDATA_SODA_MAX_WRITE_BYTES",
     "throttle_per_minute": "STATEDATA_THROTTLE_PER_MINUTE",
     "throttle_per_minute_with_token": "STATEDATA_THROTTLE_PER_MINUTE_WITH_TOKEN",

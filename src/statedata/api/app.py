@@ -16,6 +16,7 @@ from statedata.api import (
     errors,
     health,
     soda,
+    soda3,
     soda_views,
     throttle,
     usage,
@@ -56,7 +57,7 @@ def create_app(installation: Installation, usage_flush_seconds: float = 10.0) ->
     usage.install(app, counter)
     settings = installation.settings
     throttle.install(app, settings.throttle_per_minute, settings.throttle_per_minute_with_token)
-    for module in (health, catalog, downloads, datajson, soda_views, soda):
+    for module in (health, catalog, downloads, datajson, soda_views, soda, soda3):
         app.include_router(module.router)
 
     @app.get("/api", summary="Where each part of the API lives")
