@@ -117,7 +117,8 @@ def query_json(
     )
 
 
-@router.api_route("/export.csv", methods=["GET", "POST"], summary="SODA 3: export as CSV")
+@router.get("/export.csv", summary="SODA 3: export as CSV", operation_id="soda3_export_get")
+@router.post("/export.csv", summary="SODA 3: export as CSV", operation_id="soda3_export_post")
 async def export_csv(
     dataset_id: str,
     request: Request,
