@@ -211,5 +211,9 @@ def test_geojson_and_within_box(http, installation, agency, write_file):
         "New Haven",
     ]
     assert collection["features"][0]["geometry"]["type"] == "Point"
+    as_csv = http.get(
+        f"/resource/{dataset_id}.csv", params={"name": "Boston", "$select": "name, geometry"}
+    )
+    assert as_csv.text.splitlines() == ["name,geometry", "Boston,POINT (-71.06 42.36)"]
     as_json = http.get(f"/resource/{dataset_id}.json", params={"name": "Boston"}).json()
     assert as_json[0]["geometry"] == {"type": "Point", "coordinates": [-71.06, 42.36]}

@@ -77,7 +77,8 @@ def _answer(
         max_limit=settings.soda_max_limit,
         include_system=request.query_params.get("$$exclude_system_fields", "").lower() == "false",
     )
-    compiled = compile_query(query, version_rows_sql(installation, version))
+    geometry_as = "wkt" if fmt == "csv" else "geojson"
+    compiled = compile_query(query, version_rows_sql(installation, version), geometry_as)
     result = engine.run(compiled, settings.query_timeout_seconds)
     headers["X-SODA2-Fields"] = orjson.dumps(result.fields).decode()
     headers["X-SODA2-Types"] = orjson.dumps(result.types).decode()

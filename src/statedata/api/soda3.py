@@ -60,6 +60,7 @@ def _run(
     body: QueryBody,
     page: Page | None,
     max_rows: int,
+    geometry_as: str = "geojson",
 ) -> QueryResult:
     dataset = service.get_dataset(session, dataset_id)
     require(actor, Action.READ_ROWS, dataset)
@@ -79,7 +80,7 @@ def _run(
         skipped = (page.pageNumber - 1) * page.pageSize
         query.offset += skipped
         query.limit = max(0, min(page.pageSize, query.limit - skipped))
-    compiled = compile_query(query, version_rows_sql(installation, version))
+    compiled = compile_query(query, version_rows_sql(installation, version), geometry_as)
     return query_engine.run(compiled, settings.query_timeout_seconds)
 
 
@@ -143,6 +144,7 @@ async def export_csv(
                 body,
                 None,
                 installation.settings.soda_export_max_rows,
+                geometry_as="wkt",
             )
 
     result = await run_in_threadpool(run)

@@ -49,9 +49,11 @@ def json_value(value: object, soda_type: str) -> object:
 
 
 def text_value(value: object, soda_type: str) -> str:
-    """One value as a CSV cell."""
+    """One value as a CSV cell (geometry arrives as WKT text and stays so)."""
     if value is None:
         return ""
+    if soda_type in GEOMETRY_TYPES:
+        return str(value)
     rendered = json_value(value, soda_type)
     if isinstance(rendered, bool):
         return "true" if rendered else "false"

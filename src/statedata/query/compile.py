@@ -149,14 +149,23 @@ def _source(table_sql: str) -> exp.Expression:
     return sqlglot.parse_one(table_sql, dialect="duckdb")
 
 
-def compile_query(query: t.SoqlQuery, table_sql: str) -> CompiledQuery:
-    """DuckDB SQL answering `query` over the rows that `table_sql` (trusted SQL) selects."""
+GEOMETRY_TEXT = {"geojson": "ST_AsGeoJSON", "wkt": "ST_AsText"}
+
+
+def compile_query(
+    query: t.SoqlQuery, table_sql: str, geometry_as: str = "geojson"
+) -> CompiledQuery:
+    """DuckDB SQL answering `query` over the rows that `table_sql` (trusted SQL) selects.
+
+    Geometry comes out as GeoJSON text, or as WKT (`geometry_as="wkt"`, as Socrata's CSV has).
+    """
     compiler = _Compiler(query)
     select = exp.Select()
     for name, node, kind in query.outputs:
         value = compiler.sql(node)
         if kind in GEO_TYPES:
-            value = exp.cast(exp.Anonymous(this="ST_AsGeoJSON", expressions=[value]), "VARCHAR")
+            function = GEOMETRY_TEXT[geometry_as]
+            value = exp.cast(exp.Anonymous(this=function, expressions=[value]), "VARCHAR")
         select = select.select(exp.alias_(value, name, quoted=True), copy=False)
     if query.distinct:
         select.set("distinct", exp.Distinct())
