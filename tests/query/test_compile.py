@@ -238,3 +238,16 @@ def test_random_text_is_a_query_error_or_one_safe_select(clause, text, columns, 
     assert not list(select.find_all(exp.Drop, exp.Insert, exp.Delete, exp.Update, exp.Command))
     with contextlib.suppress(QueryError):
         engine.run(result, timeout_seconds=10)
+
+
+def test_an_order_by_id_alone_needs_no_sort_when_rows_are_stored_in_id_order(version):
+    from statedata.query import compile_query, parse_request
+
+    table_sql, columns = version
+    plain = parse_request({"$limit": "5", "$offset": "10"}, columns)
+    assert "ORDER BY" in compile_query(plain, table_sql).sql
+    assert "ORDER BY" not in compile_query(plain, table_sql, rows_in_id_order=True).sql
+    ordered = parse_request({"$order": "cases DESC"}, columns)
+    assert "ORDER BY" in compile_query(ordered, table_sql, rows_in_id_order=True).sql
+    grouped = parse_request({"$select": "town, count(*)", "$group": "town"}, columns)
+    assert "ORDER BY" in compile_query(grouped, table_sql, rows_in_id_order=True).sql

@@ -261,3 +261,30 @@ def test_replaced_version_derives_ids_from_row_positions(sqlite_installation, wr
         assert (version.id_base, version.max_row_id) == (3, 6)
         assert ":id" in [c["name"] for c in version.schema]
     assert [r[":id"] for r in _rows(sqlite_installation, first.dataset_id)] == [4, 5, 6]
+
+
+def test_every_mode_stores_rows_in_id_order(installation, agency, write_file):
+    """The query engine relies on this to page by :id without sorting."""
+    lines = "town,cases\n" + "".join(f"T{i},{i}\n" for i in range(3000))
+    first = publish(
+        installation, open_table(write_file("a.csv", lines)), new=_new(row_identifier="town")
+    )
+    more = "town,cases\n" + "".join(f"U{i},{i}\n" for i in range(500))
+    publish(
+        installation,
+        open_table(write_file("m.csv", more)),
+        dataset_id=first.dataset_id,
+        mode="append",
+    )
+    update = "town,cases,:deleted\nT5,50,\nT7,,true\nV1,1,\nU3,30,\n"
+    publish(
+        installation,
+        open_table(write_file("u.csv", update)),
+        dataset_id=first.dataset_id,
+        mode="upsert",
+    )
+    with installation.catalog.session() as session:
+        version = service.get_dataset(session, first.dataset_id).current_version
+        sql = version_rows_sql(installation, version)
+    ids = [row[0] for row in duckdb.connect().execute(f'SELECT ":id" FROM ({sql})').fetchall()]
+    assert ids == sorted(ids) and len(ids) == 3000 + 500 - 1 + 1

@@ -78,7 +78,9 @@ def _answer(
         include_system=request.query_params.get("$$exclude_system_fields", "").lower() == "false",
     )
     geometry_as = "wkt" if fmt == "csv" else "geojson"
-    compiled = compile_query(query, version_rows_sql(installation, version), geometry_as)
+    compiled = compile_query(
+        query, version_rows_sql(installation, version), geometry_as, rows_in_id_order=True
+    )
     result = engine.run(compiled, settings.query_timeout_seconds)
     headers["X-SODA2-Fields"] = orjson.dumps(result.fields).decode()
     headers["X-SODA2-Types"] = orjson.dumps(result.types).decode()

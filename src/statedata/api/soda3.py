@@ -80,7 +80,9 @@ def _run(
         skipped = (page.pageNumber - 1) * page.pageSize
         query.offset += skipped
         query.limit = max(0, min(page.pageSize, query.limit - skipped))
-    compiled = compile_query(query, version_rows_sql(installation, version), geometry_as)
+    compiled = compile_query(
+        query, version_rows_sql(installation, version), geometry_as, rows_in_id_order=True
+    )
     return query_engine.run(compiled, settings.query_timeout_seconds)
 
 
