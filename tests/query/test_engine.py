@@ -121,8 +121,9 @@ CASES = [
         "SELECT \":id\" FROM t WHERE starts_with(town, 'Ha') ORDER BY 1",
     ),
     (
-        {"$select": ":id, town", "$q": "HART ford"},
-        "SELECT \":id\", town FROM t WHERE lower(town) LIKE '%hart%' AND lower(town) LIKE '%ford%' ORDER BY 1",
+        {"$select": ":id, town", "$q": "NEW haven"},
+        "SELECT \":id\", town FROM t WHERE regexp_matches(lower(town), '(^|[^a-z])new([^a-z]|$)') "
+        "AND regexp_matches(lower(town), '(^|[^a-z])haven([^a-z]|$)') ORDER BY 1",
     ),
     (
         {"$query": "SELECT town, max(cases) AS m WHERE ok GROUP BY town ORDER BY m DESC LIMIT 3"},
@@ -283,3 +284,37 @@ def test_threads_run_queries_at_once(columns, table_sql, duck):
     assert len(results) == 120 and all(rows == expected for rows in results)
     assert len(engine._connections) == 8
     engine.close()
+
+
+def test_q_matches_whole_words_only(tmp_path):
+    import duckdb
+
+    from statedata.query import QueryEngine, columns_of, compile_query, parse_request
+    from statedata.storage.versions import rows_sql
+
+    path = tmp_path / "words.parquet"
+    duckdb.connect().execute(
+        "COPY (SELECT * FROM (VALUES ('Hartford'), ('art museum'), ('Café Art'), ('smart')) "
+        f"v(name)) TO '{path}' (FORMAT parquet)"
+    )
+    table_sql = rows_sql(path, 0)
+    described = duckdb.connect().execute(f"DESCRIBE {table_sql}").fetchall()
+    columns = columns_of([{"name": r[0], "type": r[1]} for r in described])
+    engine = QueryEngine()
+    try:
+        query = parse_request({"$q": "ART"}, columns)
+        result = engine.run(compile_query(query, table_sql), 10)
+        assert [r[0] for r in result.rows] == ["art museum", "Café Art"]
+    finally:
+        engine.close()
+
+
+def test_enormous_offset_is_a_clear_error():
+    import pytest
+
+    from statedata.query import QueryError, columns_of, parse_request
+
+    with pytest.raises(QueryError, match="at most"):
+        parse_request(
+            {"$offset": "99999999999999999999"}, columns_of([{"name": "a", "type": "BIGINT"}])
+        )

@@ -5,6 +5,7 @@ become exp.Literal and names exp.Identifier (quoted). Running the SQL is engine.
 from __future__ import annotations
 
 import functools
+import re
 from dataclasses import dataclass
 
 import sqlglot
@@ -123,7 +124,11 @@ class _Compiler:
         return FUNCTIONS[node.name].build(args)
 
     def search(self, text: str) -> exp.Expression:
-        """Every word of `$q`, case-insensitively, somewhere in the row's text columns."""
+        """Every word of `$q`, case-insensitively, as a whole word in the row's text columns.
+
+        `contains` is a cheap first test; the regular expression then insists on word
+        boundaries (letters and digits of any script), as Socrata's full-text `$q` does.
+        """
         columns = [
             column(c.field_name)
             for c in self.query.columns
@@ -135,12 +140,20 @@ class _Compiler:
         haystack = exp.Lower(
             this=exp.Anonymous(this="concat_ws", expressions=[exp.Literal.string(" "), *columns])
         )
-        tests = [
-            exp.Anonymous(
-                this="contains", expressions=[haystack.copy(), exp.Literal.string(w.lower())]
+        tests = []
+        for word in (w.lower() for w in words):
+            pattern = r"(?:^|[^\pL\pN])" + re.escape(word) + r"(?:$|[^\pL\pN])"
+            tests.append(
+                exp.Anonymous(
+                    this="contains", expressions=[haystack.copy(), exp.Literal.string(word)]
+                )
             )
-            for w in words
-        ]
+            tests.append(
+                exp.Anonymous(
+                    this="regexp_matches",
+                    expressions=[haystack.copy(), exp.Literal.string(pattern)],
+                )
+            )
         return exp.and_(*tests)
 
 

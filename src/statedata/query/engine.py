@@ -26,10 +26,15 @@ class QueryResult:
 
 
 class QueryEngine:
-    """Owns DuckDB connections (one per thread that runs queries) and their time limits."""
+    """Owns one DuckDB database and a cursor on it per thread that runs queries.
+
+    One database, so the memory limit, the cache and the thread pool are the server's, not
+    each thread's; a cursor per thread, so concurrent requests do not wait on each other.
+    """
 
     def __init__(self, settings: Any = None) -> None:
         self.settings = settings
+        self._database = connect(settings)
         self._local = threading.local()
         self._lock = threading.Lock()
         self._connections: list[duckdb.DuckDBPyConnection] = []
@@ -37,7 +42,8 @@ class QueryEngine:
     def _connection(self, spatial: bool) -> duckdb.DuckDBPyConnection:
         con = getattr(self._local, "con", None)
         if con is None:
-            con = connect(self.settings)
+            with self._lock:
+                con = self._database.cursor()
             self._local.con, self._local.spatial = con, False
             with self._lock:
                 self._connections.append(con)
@@ -86,3 +92,4 @@ class QueryEngine:
             connections, self._connections = self._connections, []
         for con in connections:
             con.close()
+        self._database.close()

@@ -20,6 +20,7 @@ from statedata.query.parser import number_literal, parse
 
 CLAUSES = ("$select", "$where", "$order", "$group", "$having", "$limit", "$offset", "$q")
 KNOWN = (*CLAUSES, "$query")
+MAX_COUNT = 2**53  # far past any table; keeps offsets inside DuckDB's 64-bit integers
 
 
 def parse_request(
@@ -114,6 +115,8 @@ def _count(name: str, text: str | None, default: int) -> int:
         raise QueryError(MALFORMED, f"{name} must be a whole number, not '{text}'.") from None
     if value < 0:
         raise QueryError(MALFORMED, f"{name} must be 0 or more, not {value}.")
+    if value > MAX_COUNT:
+        raise QueryError(MALFORMED, f"{name} must be at most {MAX_COUNT:,}, not {value:,}.")
     return value
 
 
