@@ -103,3 +103,74 @@ def test_csv_published_from_the_cli_downloads_back_identical(tmp_path: Path):
             row_back,
             row_original,
         )
+
+
+def test_sodapy_against_statedata_serve(tmp_path: Path):
+    """The issue's end-to-end check for the SODA API: the real sodapy client against the real
+    `statedata serve`, with a publisher's key made by the CLI."""
+    from sodapy import Socrata
+
+    env = {**os.environ, "STATEDATA_HOME": str(tmp_path / "home")}
+    cli = [sys.executable, "-m", "statedata.cli"]
+
+    def run(*args: str) -> str:
+        return subprocess.run(
+            [*cli, *args], env=env, check=True, capture_output=True, text=True
+        ).stdout
+
+    source = tmp_path / "cases.csv"
+    source.write_text(CSV_TEXT, encoding="utf-8")
+    run("agencies", "add", "DPH", "Department of Public Health")
+    dataset_id = run(
+        "publish", str(source), "--agency", "DPH", "--title", "Cases", "--row-id", "case_id"
+    ).strip()
+    run("users", "add", "pat", "--role", "publisher", "--agency", "DPH")
+    key_lines = dict(line.split(": ", 1) for line in run("keys", "create", "pat").splitlines())
+
+    port = _free_port()
+    server = subprocess.Popen(
+        [*cli, "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if (
+                    httpx.get(f"http://127.0.0.1:{port}/api/v1/health", timeout=2).status_code
+                    == 200
+                ):
+                    break
+            except httpx.TransportError:
+                pass
+            assert server.poll() is None and time.monotonic() < deadline
+            time.sleep(0.1)
+        client = Socrata(
+            f"127.0.0.1:{port}",
+            "e2e-app",
+            username=key_lines["key id"],
+            password=key_lines["secret"],
+        )
+        client.uri_prefix = "http://"
+        assert [r["town"] for r in client.get(dataset_id, where="cases > 2", order="town")] == [
+            "Andover",
+            "Ansonia",
+            "Bethel",
+        ]
+        assert len(list(client.get_all(dataset_id))) == 4
+        assert client.get_metadata(dataset_id)["name"] == "Cases"
+        assert [d["resource"]["id"] for d in client.datasets()] == [dataset_id]
+        upserted = client.upsert(
+            dataset_id,
+            [{"case_id": "4", "cases": "70"}, {"case_id": "5", "town": "Canton", "cases": "1"}],
+        )
+        assert (upserted["Rows Updated"], upserted["Rows Created"]) == (1, 1)
+        assert client.get(dataset_id, case_id="4")[0]["cases"] == "70"
+        client.replace(dataset_id, [{"case_id": "9", "town": "Derby", "cases": "2"}])
+        assert [r["town"] for r in client.get(dataset_id)] == ["Derby"]
+        client.close()
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
