@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
-from sqlalchemy.orm import Session
+from fastapi import APIRouter, Query
 
-from statedata.access import Action, Actor, can, require
+from statedata.access import Action, can, require
 from statedata.api import deps
 from statedata.catalog import service
 from statedata.catalog.documents import agency_document, dataset_document, dataset_summary
@@ -17,9 +16,9 @@ router = APIRouter(prefix="/api/v1", tags=["catalog"])
 
 @router.get("/datasets", summary="List the datasets you may see")
 def list_datasets(
-    session: Annotated[Session, Depends(deps.session)],
-    actor: Annotated[Actor, Depends(deps.actor)],
-    base: Annotated[str, Depends(deps.base_url)],
+    session: deps.SessionDep,
+    actor: deps.ActorDep,
+    base: deps.BaseUrlDep,
     agency: Annotated[str | None, Query(description="Agency code")] = None,
     category: Annotated[str | None, Query()] = None,
     status: Annotated[str | None, Query(description="active, deprecated or archived")] = None,
@@ -43,9 +42,9 @@ def list_datasets(
 @router.get("/datasets/{dataset_id}", summary="One dataset: metadata, columns, versions, files")
 def get_dataset(
     dataset_id: str,
-    session: Annotated[Session, Depends(deps.session)],
-    actor: Annotated[Actor, Depends(deps.actor)],
-    base: Annotated[str, Depends(deps.base_url)],
+    session: deps.SessionDep,
+    actor: deps.ActorDep,
+    base: deps.BaseUrlDep,
 ) -> dict:
     dataset = service.get_dataset(session, dataset_id)
     require(actor, Action.READ_METADATA, dataset)
@@ -54,8 +53,8 @@ def get_dataset(
 
 @router.get("/agencies", summary="Agencies and how many datasets you may see from each")
 def list_agencies(
-    session: Annotated[Session, Depends(deps.session)],
-    actor: Annotated[Actor, Depends(deps.actor)],
+    session: deps.SessionDep,
+    actor: deps.ActorDep,
 ) -> dict:
     counts: dict[int, int] = {}
     for dataset in service.list_datasets(session):

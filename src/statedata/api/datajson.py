@@ -2,27 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from fastapi import APIRouter
 
-from fastapi import APIRouter, Depends
-from sqlalchemy.orm import Session
-
-from statedata.access import Action, Actor, can
+from statedata.access import Action, can
 from statedata.api import deps
 from statedata.api.responses import JSON
 from statedata.catalog import service
 from statedata.catalog.dcat import catalog_document
-from statedata.installation import Installation
 
 router = APIRouter(tags=["catalog"])
 
 
 @router.get("/data.json", summary="The catalog as DCAT-US 1.1")
 def data_json(
-    installation: Annotated[Installation, Depends(deps.installation)],
-    session: Annotated[Session, Depends(deps.session)],
-    actor: Annotated[Actor, Depends(deps.actor)],
-    base: Annotated[str, Depends(deps.base_url)],
+    installation: deps.InstallationDep,
+    session: deps.SessionDep,
+    actor: deps.ActorDep,
+    base: deps.BaseUrlDep,
 ) -> JSON:
     datasets = [d for d in service.list_datasets(session) if can(actor, Action.READ_METADATA, d)]
     settings = installation.settings.model_copy(update={"base_url": base})

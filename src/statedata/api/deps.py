@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Annotated
 
-from fastapi import Request
+from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
 from statedata.access import ANONYMOUS, Actor, actor_from_authorization
@@ -31,3 +32,10 @@ def actor(request: Request) -> Actor:
 
 def base_url(request: Request) -> str:
     return str(request.base_url).rstrip("/")
+
+
+# The dependencies as annotated types, so each route names what it needs in one word.
+InstallationDep = Annotated[Installation, Depends(installation)]
+SessionDep = Annotated[Session, Depends(session)]
+ActorDep = Annotated[Actor, Depends(actor)]
+BaseUrlDep = Annotated[str, Depends(base_url)]

@@ -9,9 +9,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends
 from fastapi.responses import FileResponse, StreamingResponse
-from sqlalchemy.orm import Session
 
-from statedata.access import Action, Actor, require
+from statedata.access import Action, require
 from statedata.api import deps
 from statedata.catalog import service
 from statedata.catalog.models import Dataset, Version
@@ -44,9 +43,9 @@ class Readable:
 
 def readable(
     dataset_id: str,
-    installation: Annotated[Installation, Depends(deps.installation)],
-    session: Annotated[Session, Depends(deps.session)],
-    actor: Annotated[Actor, Depends(deps.actor)],
+    installation: deps.InstallationDep,
+    session: deps.SessionDep,
+    actor: deps.ActorDep,
 ) -> Readable:
     dataset = service.get_dataset(session, dataset_id)
     require(actor, Action.READ_ROWS, dataset)
@@ -88,9 +87,9 @@ def rows_parquet(current: Current) -> FileResponse:
 def attached_file(
     dataset_id: str,
     file_id: int,
-    installation: Annotated[Installation, Depends(deps.installation)],
-    session: Annotated[Session, Depends(deps.session)],
-    actor: Annotated[Actor, Depends(deps.actor)],
+    installation: deps.InstallationDep,
+    session: deps.SessionDep,
+    actor: deps.ActorDep,
 ) -> FileResponse:
     from statedata.storage.files import file_path
 

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 from sqlalchemy import text
-from sqlalchemy.orm import Session
 
 import statedata
 from statedata.api import deps
@@ -15,6 +12,6 @@ router = APIRouter(tags=["health"])
 
 
 @router.get("/api/v1/health", summary="Liveness and catalog reachability")
-def health(session: Annotated[Session, Depends(deps.session)]) -> dict:
+def health(session: deps.SessionDep) -> dict:
     session.execute(text("SELECT 1"))
     return {"status": "ok", "version": statedata.__version__, "catalog": "ok"}

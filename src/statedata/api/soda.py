@@ -14,7 +14,6 @@ from typing import Annotated
 
 import orjson
 from fastapi import APIRouter, Depends, Request, Response
-from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from statedata.access import Action, Actor, require
@@ -102,9 +101,9 @@ def resource(
     dataset_id: str,
     fmt: str,
     request: Request,
-    installation: Annotated[Installation, Depends(deps.installation)],
-    session: Annotated[Session, Depends(deps.session)],
-    actor: Annotated[Actor, Depends(deps.actor)],
+    installation: deps.InstallationDep,
+    session: deps.SessionDep,
+    actor: deps.ActorDep,
     query_engine: Annotated[QueryEngine, Depends(engine)],
 ) -> Response:
     if fmt not in RENDERERS:
@@ -119,9 +118,9 @@ def resource_row(
     dataset_id: str,
     row_id: str,
     request: Request,
-    installation: Annotated[Installation, Depends(deps.installation)],
-    session: Annotated[Session, Depends(deps.session)],
-    actor: Annotated[Actor, Depends(deps.actor)],
+    installation: deps.InstallationDep,
+    session: deps.SessionDep,
+    actor: deps.ActorDep,
     query_engine: Annotated[QueryEngine, Depends(engine)],
 ) -> Response:
     dataset = service.get_dataset(session, dataset_id)
@@ -215,29 +214,25 @@ def _write_rows(
     return answer
 
 
-@router.post("/resource/{dataset_id}.json", summary="SODA 2.1: upsert rows (API key needed)")
-async def upsert_rows(
+@router.post(
+    "/resource/{dataset_id}.json",
+    summary="SODA 2.1: upsert rows (API key needed)",
+    operation_id="soda_upsert_rows",
+)
+@router.put(
+    "/resource/{dataset_id}.json",
+    summary="SODA 2.1: replace all rows (API key needed)",
+    operation_id="soda_replace_rows",
+)
+async def write_rows(
     dataset_id: str,
     request: Request,
-    installation: Annotated[Installation, Depends(deps.installation)],
-    actor: Annotated[Actor, Depends(deps.actor)],
+    installation: deps.InstallationDep,
+    actor: deps.ActorDep,
 ) -> dict:
     body = await request.body()
     content_type = request.headers.get("content-type", "application/json")
+    replace = request.method == "PUT"
     return await run_in_threadpool(
-        _write_rows, installation, actor, dataset_id, body, content_type, False
-    )
-
-
-@router.put("/resource/{dataset_id}.json", summary="SODA 2.1: replace all rows (API key needed)")
-async def replace_rows(
-    dataset_id: str,
-    request: Request,
-    installation: Annotated[Installation, Depends(deps.installation)],
-    actor: Annotated[Actor, Depends(deps.actor)],
-) -> dict:
-    body = await request.body()
-    content_type = request.headers.get("content-type", "application/json")
-    return await run_in_threadpool(
-        _write_rows, installation, actor, dataset_id, body, content_type, True
+        _write_rows, installation, actor, dataset_id, body, content_type, replace
     )

@@ -91,9 +91,9 @@ def query_json(
     dataset_id: str,
     body: QueryBody,
     request: Request,
-    installation: Annotated[Installation, Depends(deps.installation)],
-    session: Annotated[Session, Depends(deps.session)],
-    actor: Annotated[Actor, Depends(deps.actor)],
+    installation: deps.InstallationDep,
+    session: deps.SessionDep,
+    actor: deps.ActorDep,
     query_engine: Annotated[QueryEngine, Depends(engine)],
 ) -> Response:
     _identified(request, actor)
@@ -125,8 +125,8 @@ def query_json(
 async def export_csv(
     dataset_id: str,
     request: Request,
-    installation: Annotated[Installation, Depends(deps.installation)],
-    actor: Annotated[Actor, Depends(deps.actor)],
+    installation: deps.InstallationDep,
+    actor: deps.ActorDep,
     query_engine: Annotated[QueryEngine, Depends(engine)],
 ) -> Response:
     _identified(request, actor)

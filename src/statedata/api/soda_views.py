@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from sqlalchemy.orm import Session
 
 from statedata.access import Action, Actor, can, require
@@ -35,8 +35,8 @@ def _visible(session: Session, actor: Actor) -> list[Dataset]:
 @router.get("/api/views/{dataset_id}.json", summary="Socrata view metadata")
 def view(
     dataset_id: str,
-    session: Annotated[Session, Depends(deps.session)],
-    actor: Annotated[Actor, Depends(deps.actor)],
+    session: deps.SessionDep,
+    actor: deps.ActorDep,
 ) -> dict:
     dataset = service.get_dataset(session, dataset_id)
     require(actor, Action.READ_METADATA, dataset)
@@ -45,9 +45,9 @@ def view(
 
 @router.get("/api/views/metadata/v1", summary="Socrata metadata API: every dataset")
 def metadata_all(
-    session: Annotated[Session, Depends(deps.session)],
-    actor: Annotated[Actor, Depends(deps.actor)],
-    base: Annotated[str, Depends(deps.base_url)],
+    session: deps.SessionDep,
+    actor: deps.ActorDep,
+    base: deps.BaseUrlDep,
 ) -> list[dict]:
     return [metadata_v1_document(d, base) for d in _visible(session, actor)]
 
@@ -55,9 +55,9 @@ def metadata_all(
 @router.get("/api/views/metadata/v1/{dataset_id}", summary="Socrata metadata API: one dataset")
 def metadata_one(
     dataset_id: str,
-    session: Annotated[Session, Depends(deps.session)],
-    actor: Annotated[Actor, Depends(deps.actor)],
-    base: Annotated[str, Depends(deps.base_url)],
+    session: deps.SessionDep,
+    actor: deps.ActorDep,
+    base: deps.BaseUrlDep,
 ) -> dict:
     dataset = service.get_dataset(session, dataset_id)
     require(actor, Action.READ_METADATA, dataset)
@@ -74,9 +74,9 @@ def _many(request: Request, name: str) -> list[str]:
 @router.get("/api/catalog/v1", summary="Discovery API: search the catalog")
 def catalog(
     request: Request,
-    session: Annotated[Session, Depends(deps.session)],
-    actor: Annotated[Actor, Depends(deps.actor)],
-    base: Annotated[str, Depends(deps.base_url)],
+    session: deps.SessionDep,
+    actor: deps.ActorDep,
+    base: deps.BaseUrlDep,
     q: str | None = None,
     attribution: str | None = None,
     limit: Annotated[int, Query(ge=0, le=10000)] = 100,
