@@ -17,6 +17,7 @@ the child's connection, whose memory is the server's, not the child's.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import platform
 import subprocess
@@ -217,3 +218,20 @@ def _cell(value: object) -> str:
     if isinstance(value, int):
         return f"{value:,}"
     return str(value)
+
+
+def reusable_csv(path: Path, rows: int, generator: int) -> dict | None:
+    """The meta of a CSV generated earlier for the same row count by the same generator
+    version, or None when it has to be made again."""
+    meta_path = path.with_suffix(".json")
+    if not (path.exists() and meta_path.exists()):
+        return None
+    meta = json.loads(meta_path.read_text())
+    if (
+        meta.get("rows") == rows
+        and meta.get("generator") == generator
+        and meta.get("bytes") == path.stat().st_size
+    ):
+        meta["reused"] = True
+        return meta
+    return None

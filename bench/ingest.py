@@ -45,7 +45,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import Measured, machine, run_measured, table
+from common import Measured, machine, reusable_csv, run_measured, table
 
 REPO = Path(__file__).resolve().parent.parent
 GENERATOR_VERSION = 1
@@ -121,15 +121,9 @@ def _pick(values: list[str], salt: int) -> str:
 def generate_csv(path: Path, rows: int) -> dict:
     """Write `rows` deterministic pseudo-random rows (hash of the row number) with DuckDB."""
     meta_path = path.with_suffix(".json")
-    if path.exists() and meta_path.exists():
-        meta = json.loads(meta_path.read_text())
-        if (
-            meta.get("rows") == rows
-            and meta.get("generator") == GENERATOR_VERSION
-            and meta.get("bytes") == path.stat().st_size
-        ):
-            meta["reused"] = True
-            return meta
+    reused = reusable_csv(path, rows, GENERATOR_VERSION)
+    if reused is not None:
+        return reused
     path.parent.mkdir(parents=True, exist_ok=True)
     temp = path.with_suffix(".csv.part")
     select = f"""

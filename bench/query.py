@@ -42,7 +42,7 @@ import urllib.parse
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import machine, table
+from common import machine, reusable_csv, table
 
 REPO = Path(__file__).resolve().parent.parent
 GENERATOR_VERSION = 1
@@ -138,15 +138,9 @@ def generate_csv(path: Path, rows: int) -> dict:
     """Write `rows` deterministic rows (hashes of the row number) with DuckDB; reuse the file
     while its meta file says it was made by this generator for this many rows."""
     meta_path = path.with_suffix(".json")
-    if path.exists() and meta_path.exists():
-        meta = json.loads(meta_path.read_text())
-        if (
-            meta.get("rows") == rows
-            and meta.get("generator") == GENERATOR_VERSION
-            and meta.get("bytes") == path.stat().st_size
-        ):
-            meta["reused"] = True
-            return meta
+    reused = reusable_csv(path, rows, GENERATOR_VERSION)
+    if reused is not None:
+        return reused
     import duckdb
 
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -10,6 +10,8 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
@@ -28,6 +30,35 @@ def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+@contextmanager
+def _serving(env: dict[str, str]) -> Iterator[str]:
+    """`statedata serve` in its own process on a free port, until the block ends."""
+    port = _free_port()
+    cli = [sys.executable, "-m", "statedata.cli"]
+    server = subprocess.Popen(
+        [*cli, "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"{base}/api/v1/health", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert server.poll() is None, server.stderr.read().decode()
+            assert time.monotonic() < deadline, "the server did not start"
+            time.sleep(0.1)
+        yield base
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
 
 
 def _same(a: str, b: str) -> bool:
@@ -69,29 +100,8 @@ def test_csv_published_from_the_cli_downloads_back_identical(tmp_path: Path):
     )
     dataset_id = published.stdout.strip()
 
-    port = _free_port()
-    server = subprocess.Popen(
-        [*cli, "serve", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    try:
-        base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{base}/api/v1/health", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert server.poll() is None, server.stderr.read().decode()
-            assert time.monotonic() < deadline, "the server did not start"
-            time.sleep(0.1)
+    with _serving(env) as base:
         downloaded = httpx.get(f"{base}/api/v1/datasets/{dataset_id}/rows.csv", timeout=30)
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
 
     assert downloaded.status_code == 200
     original = list(csv.reader(io.StringIO(CSV_TEXT)))
@@ -127,28 +137,9 @@ def test_sodapy_against_statedata_serve(tmp_path: Path):
     run("users", "add", "pat", "--role", "publisher", "--agency", "DPH")
     key_lines = dict(line.split(": ", 1) for line in run("keys", "create", "pat").splitlines())
 
-    port = _free_port()
-    server = subprocess.Popen(
-        [*cli, "serve", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if (
-                    httpx.get(f"http://127.0.0.1:{port}/api/v1/health", timeout=2).status_code
-                    == 200
-                ):
-                    break
-            except httpx.TransportError:
-                pass
-            assert server.poll() is None and time.monotonic() < deadline
-            time.sleep(0.1)
+    with _serving(env) as base:
         client = Socrata(
-            f"127.0.0.1:{port}",
+            base.removeprefix("http://"),
             "e2e-app",
             username=key_lines["key id"],
             password=key_lines["secret"],
@@ -171,6 +162,3 @@ def test_sodapy_against_statedata_serve(tmp_path: Path):
         client.replace(dataset_id, [{"case_id": "9", "town": "Derby", "cases": "2"}])
         assert [r["town"] for r in client.get(dataset_id)] == ["Derby"]
         client.close()
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
