@@ -41,6 +41,9 @@ class CompiledQuery:
     fields: list[str]  # output column names, in order
     types: list[str]  # their SODA types
     needs_spatial: bool
+    # For a deep page in :id order: SQL giving the page's first and last :id, which `sql`
+    # then takes as $lo and $hi (see _late_page).
+    bounds_sql: str | None = None
 
 
 def column(name: str) -> exp.Column:
@@ -205,15 +208,59 @@ def compile_query(
     if query.having is not None:
         select = select.having(compiler.sql(query.having), copy=False)
     order = _order(query, compiler)
-    if order and not (rows_in_id_order and _only_by_id(query, order)):
-        select = select.order_by(*order, copy=False)
-    select = select.limit(query.limit, copy=False).offset(query.offset, copy=False)
-    return CompiledQuery(
-        sql=select.sql(dialect="duckdb"),
+    by_id = rows_in_id_order and _only_by_id(query, order)
+    compiled = CompiledQuery(
+        sql="",
         fields=[name for name, _, _ in query.outputs],
         types=[kind for _, _, kind in query.outputs],
         needs_spatial=query.needs_spatial,
     )
+    if by_id and query.offset >= LATE_PAGE_OFFSET:
+        return _late_page(compiled, select, source, conditions, query)
+    if order and not by_id:
+        select = select.order_by(*order, copy=False)
+    select = select.limit(query.limit, copy=False).offset(query.offset, copy=False)
+    compiled.sql = select.sql(dialect="duckdb")
+    return compiled
+
+
+LATE_PAGE_OFFSET = 1000
+
+
+def _late_page(
+    compiled: CompiledQuery,
+    select: exp.Select,
+    source: exp.Expression,
+    conditions: list[exp.Expression],
+    query: t.SoqlQuery,
+) -> CompiledQuery:
+    """A deep page in :id order, in two cheap steps instead of one expensive one.
+
+    Skipping to a deep offset makes DuckDB decode every column of every skipped row. So first
+    find the page's first and last :id reading only what the filter needs; the rows matching
+    the filter between those two ids are exactly the page, and fetching them reads little.
+    """
+    row_id = column(":id")
+    ids = (
+        exp.select(exp.alias_(row_id.copy(), "__id", quoted=True))
+        .from_(source.copy())
+        .limit(query.limit)
+        .offset(query.offset)
+    )
+    if conditions:
+        ids = ids.where(exp.and_(*[c.copy() for c in conditions]))
+    page = ids.subquery("__page")
+    first, last = (exp.func(name, exp.column("__id", quoted=True)) for name in ("min", "max"))
+    bounds = exp.select(first, last).from_(page)
+    window = exp.Between(
+        this=row_id.copy(), low=exp.Placeholder(this="lo"), high=exp.Placeholder(this="hi")
+    )
+    select = select.where(window, copy=False)
+    select = select.order_by(exp.Ordered(this=row_id.copy(), nulls_first=False), copy=False)
+    select = select.limit(query.limit, copy=False)
+    compiled.sql = select.sql(dialect="duckdb")
+    compiled.bounds_sql = bounds.sql(dialect="duckdb")
+    return compiled
 
 
 def _order(query: t.SoqlQuery, compiler: _Compiler) -> list[exp.Expression]:

@@ -67,7 +67,15 @@ class QueryEngine:
         timer.daemon = True
         timer.start()
         try:
-            rows = con.execute(compiled.sql).fetchall()
+            if compiled.bounds_sql is None:
+                rows = con.execute(compiled.sql).fetchall()
+            else:
+                low, high = con.execute(compiled.bounds_sql).fetchone()
+                rows = (
+                    []
+                    if low is None
+                    else con.execute(compiled.sql, {"lo": low, "hi": high}).fetchall()
+                )
         except duckdb.InterruptException:
             raise QueryError(
                 TIMEOUT,
