@@ -29,6 +29,7 @@ CLASSIFICATION_MEANINGS = {
     Classification.PERSONAL: "Information about a person's education, finances, health, "
     "employment, relationships, reputation or character that can readily be tied to that "
     "person by a name, number or description (C.G.S. § 4-190, personal data).",
+    # Connecticut law defines no "private data"; this wording is the project's own.
     Classification.PRIVATE: "Personal data that the law restricts to the person it describes "
     "and the officials who need it; never published.",
 }
