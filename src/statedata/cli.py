@@ -67,8 +67,13 @@ def opened(home: Path | None):  # type: ignore[no-untyped-def]
 
 @app.command()
 def init(home: Home = None) -> None:
-    """Create the home folder and the catalog (safe to run again)."""
+    """Create the home folder and the catalog, or bring them up to date and tidy (safe to
+    run again: it also deletes files that crashed publishes left behind)."""
+    from statedata.storage.versions import sweep_orphans
+
     with opened(home) as installation:
+        for path in sweep_orphans(installation):
+            err.print(f"Removed {path}, left by a publish that did not finish.", highlight=False)
         out.print(f"Ready: {installation.settings.home.resolve()}")
 
 

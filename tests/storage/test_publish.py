@@ -288,3 +288,25 @@ def test_every_mode_stores_rows_in_id_order(installation, agency, write_file):
         sql = version_rows_sql(installation, version)
     ids = [row[0] for row in duckdb.connect().execute(f'SELECT ":id" FROM ({sql})').fetchall()]
     assert ids == sorted(ids) and len(ids) == 3000 + 500 - 1 + 1
+
+
+def test_sweep_removes_only_old_files_no_version_points_at(sqlite_installation, write_file):
+    import os
+
+    from statedata.storage.versions import sweep_orphans
+
+    result = publish(sqlite_installation, open_table(write_file("a.csv", TOWNS)), new=_new(None))
+    data = sqlite_installation.settings.data_dir
+    orphan = data / result.dataset_id / "v2-deadbeef.parquet"
+    stale = data / "_staging" / "0123.parquet"
+    fresh = data / "_staging" / "4567.parquet"
+    for path in (orphan, stale, fresh):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"PAR1")
+    for path in (orphan, stale):
+        os.utime(path, (1_000_000_000, 1_000_000_000))
+    current = next((data / result.dataset_id).glob("v1-*.parquet"))
+    os.utime(current, (1_000_000_000, 1_000_000_000))
+    assert sorted(sweep_orphans(sqlite_installation)) == sorted([orphan, stale])
+    assert current.exists() and fresh.exists()
+    assert len(_rows(sqlite_installation, result.dataset_id)) == 3

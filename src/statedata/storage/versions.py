@@ -605,3 +605,27 @@ def apply_retention(installation: Installation, dataset_id: str) -> list[int]:
             version.removed_at = dt.datetime.now(dt.UTC)
             removed.append(version.number)
     return removed
+
+
+def sweep_orphans(
+    installation: Installation, older_than: dt.timedelta = dt.timedelta(hours=1)
+) -> list[Path]:
+    """Delete files a crashed publish left behind; return what was deleted.
+
+    A publish that died in staging, or between moving its file into place and committing,
+    leaves a file no version points at. Only files older than `older_than` go, so a publish
+    running right now is never touched.
+    """
+    data_dir = installation.settings.data_dir
+    cutoff = dt.datetime.now(dt.UTC).timestamp() - older_than.total_seconds()
+    with installation.catalog.session() as session:
+        kept = {data_dir / p for p in session.scalars(select(Version.path))}
+    kept |= {download_copy(path) for path in kept}
+    removed = []
+    for path in data_dir.glob("*/*"):
+        if not path.is_file() or path in kept or path.stat().st_mtime > cutoff:
+            continue
+        if path.parent.name == "_staging" or path.suffix == ".parquet":
+            path.unlink(missing_ok=True)
+            removed.append(path)
+    return removed
