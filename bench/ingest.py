@@ -298,9 +298,8 @@ def parquet_rows(path: Path) -> int:
 
 # PostgreSQL -----------------------------------------------------------------------------------
 
-PG_COPY = """
-import sys, psycopg
-url, table, columns, path, app = sys.argv[1:6]
+# One psycopg session streaming the CSV into the table with COPY FROM STDIN.
+COPY_STEP = """
 with psycopg.connect(url, application_name=app) as conn:
     with conn.cursor() as cur, open(path, "rb") as handle:
         sql = (f"COPY {table} ({columns}) FROM STDIN "
@@ -310,6 +309,13 @@ with psycopg.connect(url, application_name=app) as conn:
                 copy.write(block)
     conn.commit()
 """
+PG_COPY = (
+    """
+import sys, psycopg
+url, table, columns, path, app = sys.argv[1:6]
+"""
+    + COPY_STEP
+)
 
 
 # XLoader's load after the COPY, in the same session (ckanext-xloader `load_csv`, then
@@ -318,22 +324,18 @@ with psycopg.connect(url, application_name=app) as conn:
 # concat_ws(' ', ...) is the same text with nulls left out), then CKAN's datastore
 # `create_indexes` builds the full-text index on _full_text. The _id primary key exists already.
 # Each step is committed, as XLoader does.
-PG_XLOADER = """
+PG_XLOADER = (
+    """
 import sys, psycopg
 url, table, columns, path, app, fts_method = sys.argv[1:7]
-with psycopg.connect(url, application_name=app) as conn:
-    with conn.cursor() as cur, open(path, "rb") as handle:
-        sql = (f"COPY {table} ({columns}) FROM STDIN "
-               "WITH (FORMAT csv, HEADER true, DELIMITER ',', ENCODING 'UTF8')")
-        with cur.copy(sql) as copy:
-            while block := handle.read(1 << 20):
-                copy.write(block)
-    conn.commit()
-    conn.execute(f"UPDATE {table} SET _full_text = to_tsvector(concat_ws(' ', {columns}))")
+"""
+    + COPY_STEP
+    + """    conn.execute(f"UPDATE {table} SET _full_text = to_tsvector(concat_ws(' ', {columns}))")
     conn.commit()
     conn.execute(f'CREATE INDEX "{table}_full_text_idx" ON {table} USING {fts_method}(_full_text)')
     conn.commit()
 """
+)
 
 
 def run_postgres(

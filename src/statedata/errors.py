@@ -68,6 +68,29 @@ class PublishConflict(PublishError):
     status = 409
 
 
+class AuthenticationRequired(StatedataError):
+    """The request needs credentials (an API key, or for SODA 3 an app token) and has none."""
+
+    code = "authentication.required"
+    status = 401
+
+
+class AuthenticationFailed(StatedataError):
+    """Credentials were given but do not match a live key."""
+
+    code = "authentication.invalid"
+    status = 401
+
+
+class UserNotFound(NotFound):
+    code = "user.missing"
+
+
+class PayloadTooLarge(StatedataError):
+    code = "request.too-large"
+    status = 413
+
+
 class Forbidden(StatedataError):
     code = "access.forbidden"
     status = 403

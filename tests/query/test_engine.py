@@ -286,20 +286,27 @@ def test_threads_run_queries_at_once(columns, table_sql, duck):
     engine.close()
 
 
-def test_q_matches_whole_words_only(tmp_path):
+def _version_of(tmp_path, select_sql: str, options: str = "") -> tuple[str, list]:
+    """(table_sql, columns) of a version file written from `select_sql`."""
     import duckdb
 
-    from statedata.query import QueryEngine, columns_of, compile_query, parse_request
+    from statedata.query import columns_of
     from statedata.storage.versions import rows_sql
 
-    path = tmp_path / "words.parquet"
-    duckdb.connect().execute(
-        "COPY (SELECT * FROM (VALUES ('Hartford'), ('art museum'), ('Café Art'), ('smart')) "
-        f"v(name)) TO '{path}' (FORMAT parquet)"
-    )
-    table_sql = rows_sql(path, 0)
+    path = tmp_path / "version.parquet"
+    duckdb.connect().execute(f"COPY ({select_sql}) TO '{path}' (FORMAT parquet{options})")
+    table_sql = rows_sql(path, 100)
     described = duckdb.connect().execute(f"DESCRIBE {table_sql}").fetchall()
-    columns = columns_of([{"name": r[0], "type": r[1]} for r in described])
+    return table_sql, columns_of([{"name": r[0], "type": r[1]} for r in described])
+
+
+def test_q_matches_whole_words_only(tmp_path):
+    from statedata.query import QueryEngine, compile_query, parse_request
+
+    table_sql, columns = _version_of(
+        tmp_path,
+        "SELECT * FROM (VALUES ('Hartford'), ('art museum'), ('Café Art'), ('smart')) v(name)",
+    )
     engine = QueryEngine()
     try:
         query = parse_request({"$q": "ART"}, columns)
@@ -322,19 +329,14 @@ def test_enormous_offset_is_a_clear_error():
 
 def test_deep_pages_in_id_order_match_a_plain_sort(tmp_path):
     """Deep pages take the two-step path; they must give exactly what a full sort gives."""
-    import duckdb
+    from statedata.query import QueryEngine, compile_query, parse_request
 
-    from statedata.query import QueryEngine, columns_of, compile_query, parse_request
-    from statedata.storage.versions import rows_sql
-
-    path = tmp_path / "big.parquet"
-    duckdb.connect().execute(
-        "COPY (SELECT i AS n, ['a', 'b', 'c'][i % 3 + 1] AS kind, 'word' || (i % 50) AS note "
-        f"FROM range(20000) r(i)) TO '{path}' (FORMAT parquet, ROW_GROUP_SIZE 2048)"
+    table_sql, columns = _version_of(
+        tmp_path,
+        "SELECT i AS n, ['a', 'b', 'c'][i % 3 + 1] AS kind, 'word' || (i % 50) AS note "
+        "FROM range(20000) r(i)",
+        ", ROW_GROUP_SIZE 2048",
     )
-    table_sql = rows_sql(path, 100)
-    described = duckdb.connect().execute(f"DESCRIBE {table_sql}").fetchall()
-    columns = columns_of([{"name": r[0], "type": r[1]} for r in described])
     engine = QueryEngine()
     try:
         for params in (

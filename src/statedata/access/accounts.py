@@ -20,17 +20,13 @@ from sqlalchemy.orm import Session, selectinload
 from statedata.access.policy import Actor, Role
 from statedata.catalog import audit, service
 from statedata.catalog.models import ApiKey, User, utcnow
-from statedata.errors import AlreadyExists, InvalidInput, NotFound, StatedataError
-
-
-class AuthenticationFailed(StatedataError):
-    code = "authentication.invalid"
-    status = 401
-
-
-class UserNotFound(NotFound):
-    code = "user.missing"
-
+from statedata.errors import (
+    AlreadyExists,
+    AuthenticationFailed,
+    InvalidInput,
+    NotFound,
+    UserNotFound,
+)
 
 NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,99}$")
 

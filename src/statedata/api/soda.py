@@ -21,7 +21,7 @@ from statedata.api import deps
 from statedata.api.soda_render import RENDERERS, row_object
 from statedata.catalog import service
 from statedata.catalog.models import Dataset
-from statedata.errors import InvalidInput, NotFound, StatedataError
+from statedata.errors import AuthenticationRequired, InvalidInput, NotFound, PayloadTooLarge
 from statedata.ingest import open_table
 from statedata.installation import Installation
 from statedata.query import QueryEngine, columns_of, compile_query, parse_request
@@ -128,16 +128,6 @@ def resource_row(
     key = dataset.row_identifier or ":id"
     params = {key: row_id, "$limit": "1"}
     return _answer(request, installation, query_engine, dataset, params, "json", one_row=True)
-
-
-class AuthenticationRequired(StatedataError):
-    code = "authentication.required"
-    status = 401
-
-
-class PayloadTooLarge(StatedataError):
-    code = "request.too-large"
-    status = 413
 
 
 def _payload_file(installation: Installation, body: bytes, content_type: str) -> Path:

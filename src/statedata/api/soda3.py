@@ -13,10 +13,10 @@ from starlette.concurrency import run_in_threadpool
 
 from statedata.access import Action, Actor, require
 from statedata.api import deps
-from statedata.api.soda import AuthenticationRequired, engine
+from statedata.api.soda import engine
 from statedata.api.soda_render import render_csv, render_json
 from statedata.catalog import service
-from statedata.errors import InvalidInput, NotFound
+from statedata.errors import AuthenticationRequired, InvalidInput, NotFound
 from statedata.installation import Installation
 from statedata.query import (
     QueryEngine,
