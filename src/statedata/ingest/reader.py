@@ -6,6 +6,7 @@ No format lives here; each has its own module (`excel.py`, `jsonfiles.py`, `geo.
 
 from __future__ import annotations
 
+from abc import abstractmethod
 from dataclasses import dataclass, field
 
 import duckdb
@@ -47,8 +48,9 @@ class Reader(TableSource):
     _con: duckdb.DuckDBPyConnection | None = field(default=None, repr=False)
     _columns: list[OutColumn] = field(default_factory=list, repr=False)
 
+    @abstractmethod
     def raw(self, con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyRelation:
-        raise NotImplementedError
+        """The file as DuckDB reads it, before casts to the declared or inferred types."""
 
     def out_columns(
         self, con: duckdb.DuckDBPyConnection, raw: list[tuple[str, str]]

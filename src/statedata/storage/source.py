@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import shutil
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,7 @@ from statedata.errors import IngestError, StatedataError
 
 
 @dataclass
-class TableSource:
+class TableSource(ABC):
     path: Path
     format: str
     schema: Any = None  # ingest's TableSchema, when one was declared
@@ -32,8 +33,9 @@ class TableSource:
     def name(self) -> str:
         return self.path.name
 
+    @abstractmethod
     def relation(self, con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyRelation:
-        raise NotImplementedError
+        """The rows as a lazy DuckDB relation (nothing is read until storage writes)."""
 
     def retry(self, error: duckdb.Error) -> bool:
         """Adjust after a failure that a second try can fix; False when it cannot."""
