@@ -17,9 +17,10 @@ from collections.abc import Sequence
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from statedata.access.grants import granted_dataset_ids
 from statedata.access.policy import Actor, Role
 from statedata.catalog import audit, service
-from statedata.catalog.models import ApiKey, User, utcnow
+from statedata.catalog.models import ApiKey, Membership, User, utcnow
 from statedata.errors import (
     AlreadyExists,
     AuthenticationFailed,
@@ -60,6 +61,8 @@ def add_user(
         raise AlreadyExists(f"A user named {name} already exists.", name=name)
     agency = service.get_agency(session, agency_code) if agency_code else None
     user = User(name=name, display_name=display_name or name, email=email, role=role, agency=agency)
+    if agency is not None and role in (Role.DATA_OFFICER, Role.PUBLISHER):
+        user.memberships.append(Membership(agency=agency, role=role))
     session.add(user)
     session.flush()
     audit.record(session, actor, "user.add", name=name, role=role, agency=agency_code)
@@ -138,11 +141,27 @@ def authenticate_key(session: Session, key_id: str, secret: str) -> Actor:
         raise AuthenticationFailed("This API key has expired; create a new one.")
     if key.user.disabled_at is not None:
         raise AuthenticationFailed("The account this API key belongs to is disabled.")
-    user = key.user
+    return actor_for(session, key.user)
+
+
+def actor_for(session: Session, user: User) -> Actor:
+    """The actor a user acts as: their roles in each agency and what agreements open to them."""
+    memberships = frozenset(
+        (m.agency.code, Role(m.role))
+        for m in session.scalars(
+            select(Membership)
+            .options(selectinload(Membership.agency))
+            .where(Membership.user_id == user.id)
+        )
+    )
+    roles = {Role(user.role)} | {role for _, role in memberships}
     return Actor(
         name=user.name,
-        roles=frozenset({Role(user.role)}),
-        agencies=frozenset({user.agency.code} if user.agency else set()),
+        roles=frozenset(roles),
+        agencies=frozenset(code for code, _ in memberships),
+        memberships=memberships,
+        granted=frozenset(granted_dataset_ids(session, user.id)),
+        user_id=user.id,
     )
 
 

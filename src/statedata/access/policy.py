@@ -1,9 +1,15 @@
 """The access policy. Every read of metadata or rows, and every change, asks `can` first.
 
-Public, active or deprecated datasets are open to everyone. Anything else (a protected,
-personal or private dataset, a restricted access level, an archived dataset) is visible only to
-staff of the owning agency and the Chief Data Officer. Sharing agreements will add a third way
-in, here.
+Who may see what:
+- open data (public, publicly listed, published, not archived): everyone;
+- anything else (protected, personal or private data, a restricted or non-public access
+  level, an archived dataset, a draft): the owning agency's staff and the Chief Data Officer;
+- the rows of a non-public dataset, and its metadata: also the users named in an executed,
+  unexpired sharing agreement that covers that dataset (`Actor.granted`, worked out when the
+  actor signs in or presents a key, by `access.grants`).
+
+Changing a dataset is for the agency's staff: publishers publish, data officers also approve
+drafts and manage the dataset. An analyst has no agency role and changes nothing.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ class Action(StrEnum):
     READ_METADATA = "read_metadata"
     READ_ROWS = "read_rows"
     PUBLISH = "publish"
+    APPROVE = "approve"
     MANAGE = "manage"
 
 
@@ -30,52 +37,89 @@ class Role(StrEnum):
     ANALYST = "analyst"
 
 
+AGENCY_ROLES = frozenset({Role.DATA_OFFICER, Role.PUBLISHER})
+PUBLISHED = "published"
+DRAFT = "draft"
+
+
 @dataclass(frozen=True)
 class Actor:
-    """Who is asking: anonymous (no name), or a user with roles in some agencies."""
+    """Who is asking: anonymous (no name), or a user with roles, in agencies.
+
+    `memberships` pairs an agency code with the role held there. `roles` and `agencies` are
+    every role held anywhere and every agency the user is staff of; an actor built from those
+    two alone holds each of the roles in each of the agencies.
+    """
 
     name: str | None = None
     roles: frozenset[Role] = field(default_factory=frozenset)
     agencies: frozenset[str] = field(default_factory=frozenset)
+    memberships: frozenset[tuple[str, Role]] = field(default_factory=frozenset)
+    granted: frozenset[str] = field(default_factory=frozenset)
+    user_id: int | None = None
 
     @property
     def is_anonymous(self) -> bool:
         return self.name is None
+
+    @property
+    def is_cdo(self) -> bool:
+        return Role.CDO in self.roles
+
+    def has_role_in(self, agency_code: str | None, *roles: Role) -> bool:
+        """Whether the actor holds one of `roles` (any agency role when none are given) in
+        the agency."""
+        if agency_code is None:
+            return False
+        wanted = set(roles) or AGENCY_ROLES
+        if self.memberships:
+            return any(code == agency_code and role in wanted for code, role in self.memberships)
+        return agency_code in self.agencies and bool(self.roles & wanted)
+
+    def staff_agencies(self, *roles: Role) -> frozenset[str]:
+        """The agencies where the actor holds one of `roles` (any agency role when none)."""
+        wanted = set(roles) or AGENCY_ROLES
+        if self.memberships:
+            return frozenset(code for code, role in self.memberships if role in wanted)
+        return self.agencies if self.roles & wanted else frozenset()
 
 
 ANONYMOUS = Actor()
 
 
 def is_open(dataset: Dataset) -> bool:
-    """Open to anyone: public data, publicly listed, not archived."""
+    """Open to anyone: public data, publicly listed, published, not archived."""
     return (
         dataset.classification == Classification.PUBLIC.value
         and dataset.access_level == AccessLevel.PUBLIC.value
         and dataset.status != Status.ARCHIVED.value
+        and (dataset.publication_state or PUBLISHED) == PUBLISHED
     )
 
 
-def _is_agency_staff(actor: Actor, dataset: Dataset) -> bool:
+def _agency_code(dataset: Dataset) -> str | None:
+    return dataset.agency.code if dataset.agency is not None else None
+
+
+def _granted(actor: Actor, dataset: Dataset) -> bool:
+    # An agreement covers data an agency holds; it cannot open a draft nobody approved.
     return (
-        dataset.agency is not None
-        and dataset.agency.code in actor.agencies
-        and bool(actor.roles & {Role.DATA_OFFICER, Role.PUBLISHER})
+        dataset.id in actor.granted
+        and (dataset.publication_state or PUBLISHED) == PUBLISHED
+        and dataset.status != Status.ARCHIVED.value
     )
 
 
 def can(actor: Actor, action: Action | str, dataset: Dataset) -> bool:
     action = Action(action)
-    if Role.CDO in actor.roles:
+    if actor.is_cdo:
         return True
+    agency = _agency_code(dataset)
     if action in (Action.READ_METADATA, Action.READ_ROWS):
-        return is_open(dataset) or _is_agency_staff(actor, dataset)
+        return is_open(dataset) or actor.has_role_in(agency) or _granted(actor, dataset)
     if action is Action.PUBLISH:
-        return _is_agency_staff(actor, dataset)
-    return (
-        Role.DATA_OFFICER in actor.roles
-        and dataset.agency is not None
-        and dataset.agency.code in actor.agencies
-    )
+        return actor.has_role_in(agency)
+    return actor.has_role_in(agency, Role.DATA_OFFICER)
 
 
 def require(actor: Actor, action: Action | str, dataset: Dataset) -> None:

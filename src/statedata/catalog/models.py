@@ -72,6 +72,14 @@ class Dataset(Base):
     row_identifier: Mapped[str | None] = mapped_column(String(200))
     status: Mapped[str] = mapped_column(String(20), default="active", index=True)
     status_reason: Mapped[str | None] = mapped_column(Text)
+    # "draft" until the agency's data officer approves it; drafts are seen by the agency only.
+    publication_state: Mapped[str] = mapped_column(String(20), default="published", index=True)
+    approved_by: Mapped[str | None] = mapped_column(String(100))
+    approved_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    # The plan's three duties for every dataset: who owns, who stewards, who keeps it.
+    data_owner: Mapped[str | None] = mapped_column(String(200))
+    data_steward: Mapped[str | None] = mapped_column(String(200))
+    data_custodian: Mapped[str | None] = mapped_column(String(200))
     replaced_by: Mapped[str | None] = mapped_column(String(9))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     metadata_updated_at: Mapped[dt.datetime] = mapped_column(
@@ -199,7 +207,8 @@ class UsageCount(Base):
 class User(Base):
     """Someone who signs in or calls the API with a key: staff of an agency, an analyst, the CDO.
 
-    Sign-in by password and membership of several agencies arrive with the governance work.
+    `role` and `agency` are the user's first membership, kept for display; what a user may do
+    in which agency is in `memberships`.
     """
 
     __tablename__ = "users"
@@ -212,8 +221,65 @@ class User(Base):
     agency_id: Mapped[int | None] = mapped_column(ForeignKey("agencies.id"))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     disabled_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    # argon2id; None means the user cannot sign in on the web, only use API keys.
+    password_hash: Mapped[str | None] = mapped_column(String(200))
+    password_changed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    last_sign_in_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
 
     agency: Mapped[Agency | None] = relationship()
+    memberships: Mapped[list[Membership]] = relationship(
+        back_populates="user", cascade="all, delete-orphan", order_by="Membership.id"
+    )
+
+
+class Membership(Base):
+    """A user's role in one agency (data officer or publisher); a user may hold several."""
+
+    __tablename__ = "memberships"
+    __table_args__ = (UniqueConstraint("user_id", "agency_id", "role"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agencies.id"), index=True)
+    role: Mapped[str] = mapped_column(String(20))  # data_officer | publisher
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    user: Mapped[User] = relationship(back_populates="memberships")
+    agency: Mapped[Agency] = relationship()
+
+
+class WebSession(Base):
+    """A signed-in browser: the cookie holds a random token whose SHA-256 is kept here, so a
+    session can be ended on the server (sign-out, expiry) and a copied cookie stops working."""
+
+    __tablename__ = "web_sessions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    last_seen_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    ended_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+    user: Mapped[User] = relationship()
+
+
+class MetadataDraft(Base):
+    """A proposed change to a published dataset's metadata, waiting for the data officer."""
+
+    __tablename__ = "metadata_drafts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    dataset_id: Mapped[str] = mapped_column(ForeignKey("datasets.id"), index=True)
+    changes: Mapped[dict] = mapped_column(JSON)
+    proposed_by: Mapped[str] = mapped_column(String(100))
+    proposed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    decision: Mapped[str | None] = mapped_column(String(20))  # approved | rejected
+    decided_by: Mapped[str | None] = mapped_column(String(100))
+    decided_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    note: Mapped[str | None] = mapped_column(Text)
 
 
 class ApiKey(Base):
@@ -231,3 +297,7 @@ class ApiKey(Base):
     revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
 
     user: Mapped[User] = relationship()
+
+
+# The governance tables (suggestions, data requests, agreements) share this metadata.
+from statedata.catalog import sharing as _sharing  # noqa: E402, F401
