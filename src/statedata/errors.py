@@ -96,6 +96,27 @@ class Forbidden(StatedataError):
     status = 403
 
 
+class CsrfFailed(Forbidden):
+    """A form or call sent with a session cookie but without the session's CSRF token."""
+
+    code = "csrf.invalid"
+
+
+class Conflict(StatedataError):
+    """The change does not fit the thing's current state (a stage skipped, a vote repeated)."""
+
+    code = "state.conflict"
+    status = 409
+
+
+class RateLimited(StatedataError):
+    code = "request.rate-limited"
+    status = 429
+
+
+# Errors of later parts go above this line, each with its own code.
+
+
 def from_validation(error: Exception) -> InvalidInput:
     """A pydantic ValidationError as one plain message naming each bad field."""
     problems = []

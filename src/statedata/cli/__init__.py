@@ -444,5 +444,4 @@ def demo(
         serve(host=host, port=port, home=home)
 
 
-if __name__ == "__main__":
-    app()
+# Each part's command group lives in a module beside this one; importing it adds the group.
