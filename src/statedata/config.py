@@ -86,6 +86,29 @@ class Settings(BaseModel):
         description="Contact named in data.json for datasets that name none.",
     )
     contact_email: str = Field(default="opendata@example.gov", description="Email of that contact.")
+    session_hours: float = Field(
+        default=12.0, gt=0, description="Longest a web sign-in lasts before signing in again."
+    )
+    session_idle_minutes: float = Field(
+        default=60.0, gt=0, description="A web sign-in unused this long ends."
+    )
+    cookie_secure: bool | None = Field(
+        default=None,
+        description="Send the sign-in cookie over HTTPS only; when unset, only if the request "
+        "came over HTTPS.",
+    )
+    sign_in_attempts: int = Field(
+        default=10, ge=1, description="Failed sign-ins for one user name in 15 minutes before "
+        "that name is locked for the rest of the 15 minutes.",
+    )
+    drafts_need_approval: bool = Field(
+        default=True,
+        description="A new dataset, or a metadata change to a published one, made by a publisher "
+        "waits for the agency's data officer.",
+    )
+    suggestions_per_hour: int = Field(
+        default=5, ge=1, description="Dataset suggestions one sender may make in an hour."
+    )
 
     @property
     def catalog_url(self) -> str:
@@ -121,6 +144,12 @@ ENV_NAMES = {
     "publisher_name": "STATEDATA_PUBLISHER_NAME",
     "contact_name": "STATEDATA_CONTACT_NAME",
     "contact_email": "STATEDATA_CONTACT_EMAIL",
+    "session_hours": "STATEDATA_SESSION_HOURS",
+    "session_idle_minutes": "STATEDATA_SESSION_IDLE_MINUTES",
+    "cookie_secure": "STATEDATA_COOKIE_SECURE",
+    "sign_in_attempts": "STATEDATA_SIGN_IN_ATTEMPTS",
+    "drafts_need_approval": "STATEDATA_DRAFTS_NEED_APPROVAL",
+    "suggestions_per_hour": "STATEDATA_SUGGESTIONS_PER_HOUR",
 }
 
 

@@ -183,3 +183,61 @@ def actor_from_authorization(session: Session, header: str | None) -> Actor | No
     if not separator or not key_id or not secret:
         raise AuthenticationFailed("Give the API key as key-id:secret.")
     return authenticate_key(session, key_id, secret)
+
+
+def grant_role(
+    session: Session, user_name: str, agency_code: str, role: str, actor: str = "system"
+) -> Membership:
+    """Make the user a data officer or publisher of the agency (again harmless)."""
+    user = get_user(session, user_name)
+    try:
+        agency_role = Role(role)
+    except ValueError:
+        agency_role = None
+    if agency_role not in (Role.DATA_OFFICER, Role.PUBLISHER):
+        raise InvalidInput(
+            f"'{role}' is not an agency role. Use data_officer or publisher.", field="role"
+        )
+    agency = service.get_agency(session, agency_code)
+    for membership in user.memberships:
+        if membership.agency_id == agency.id and membership.role == agency_role.value:
+            return membership
+    membership = Membership(agency=agency, role=agency_role.value)
+    user.memberships.append(membership)
+    if user.agency is None:
+        user.agency = agency
+    session.flush()
+    audit.record(session, actor, "role.grant", name=user.name, agency=agency.code, role=role)
+    return membership
+
+
+def revoke_role(
+    session: Session, user_name: str, agency_code: str, role: str, actor: str = "system"
+) -> None:
+    user = get_user(session, user_name)
+    agency = service.get_agency(session, agency_code)
+    held = [m for m in user.memberships if m.agency_id == agency.id and m.role == role]
+    if not held:
+        raise NotFound(f"{user.name} is not a {role.replace('_', ' ')} of {agency.code}.")
+    for membership in held:
+        user.memberships.remove(membership)
+    session.flush()
+    audit.record(session, actor, "role.revoke", name=user.name, agency=agency.code, role=role)
+
+
+def disable_user(session: Session, user_name: str, actor: str = "system") -> User:
+    """Stop the user signing in or using keys; their history stays."""
+    from statedata.access.sessions import end_all
+
+    user = get_user(session, user_name)
+    user.disabled_at = user.disabled_at or utcnow()
+    end_all(session, user, actor)
+    audit.record(session, actor, "user.disable", name=user.name)
+    return user
+
+
+def list_keys(session: Session, user_name: str) -> Sequence[ApiKey]:
+    user = get_user(session, user_name)
+    return session.scalars(
+        select(ApiKey).where(ApiKey.user_id == user.id).order_by(ApiKey.id)
+    ).all()

@@ -130,3 +130,9 @@ def require(actor: Actor, action: Action | str, dataset: Dataset) -> None:
         # Saying "forbidden" would confirm that a non-public dataset exists.
         raise DatasetNotFound(f"There is no dataset with id '{dataset.id}'.", id=dataset.id)
     raise Forbidden(f"You may not {Action(action).value.replace('_', ' ')} dataset {dataset.id}.")
+
+
+def needs_approval(actor: Actor, dataset: Dataset, drafts_need_approval: bool = True) -> bool:
+    """Whether the actor's new dataset or metadata change waits for a data officer: yes for
+    a publisher, no for the agency's data officer or the CDO, who are the approvers."""
+    return drafts_need_approval and not can(actor, Action.APPROVE, dataset)

@@ -9,7 +9,12 @@ from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
 from statedata.access import ANONYMOUS, Actor, actor_from_authorization
+from statedata.access import sessions as web_sessions
+from statedata.errors import AuthenticationFailed, AuthenticationRequired
 from statedata.installation import Installation
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
 def installation(request: Request) -> Installation:
@@ -21,13 +26,54 @@ def session(request: Request) -> Iterator[Session]:
         yield db
 
 
-def actor(request: Request) -> Actor:
-    """Who is asking: the holder of the API key in `Authorization`, or anonymous."""
+async def signed_in(request: Request) -> web_sessions.SignedIn | None:
+    """The web session of the sign-in cookie, or None without one. A change sent with the
+    cookie must carry the session's CSRF token, or it is refused before any route runs."""
+    token = request.cookies.get(web_sessions.COOKIE_NAME)
+    if not token:
+        return None
+    settings = request.app.state.installation.settings
+    try:
+        with request.app.state.installation.catalog.session() as db:
+            current = web_sessions.resume(db, token, settings.session_idle_minutes)
+    except AuthenticationFailed:
+        if request.method in SAFE_METHODS:
+            # A stale cookie should not stop anyone reading what the public may read.
+            return None
+        raise
+    if request.method not in SAFE_METHODS:
+        presented = request.headers.get(web_sessions.CSRF_HEADER)
+        content_type = request.headers.get("content-type", "")
+        if presented is None and content_type.startswith(FORM_TYPES):
+            form = await request.form()
+            field = form.get(web_sessions.CSRF_FIELD)
+            presented = field if isinstance(field, str) else None
+        web_sessions.check_csrf(current, presented)
+    return current
+
+
+SignedInDep = Annotated[web_sessions.SignedIn | None, Depends(signed_in)]
+
+
+def actor(request: Request, current: SignedInDep) -> Actor:
+    """Who is asking: the holder of the API key in `Authorization`, the signed-in user of the
+    session cookie, or anonymous."""
     header = request.headers.get("authorization")
-    if not header:
-        return ANONYMOUS
-    with request.app.state.installation.catalog.session() as db:
-        return actor_from_authorization(db, header) or ANONYMOUS
+    if header:
+        with request.app.state.installation.catalog.session() as db:
+            return actor_from_authorization(db, header) or ANONYMOUS
+    if current is not None:
+        return current.actor
+    return ANONYMOUS
+
+
+def signed_in_actor(current: Annotated[Actor, Depends(actor)]) -> Actor:
+    """The actor, who must not be anonymous (401 otherwise)."""
+    if current.is_anonymous:
+        raise AuthenticationRequired(
+            "Sign in, or send an API key (HTTP Basic key-id:secret, or Bearer key-id:secret)."
+        )
+    return current
 
 
 def base_url(request: Request) -> str:
@@ -38,4 +84,5 @@ def base_url(request: Request) -> str:
 InstallationDep = Annotated[Installation, Depends(installation)]
 SessionDep = Annotated[Session, Depends(session)]
 ActorDep = Annotated[Actor, Depends(actor)]
+UserDep = Annotated[Actor, Depends(signed_in_actor)]
 BaseUrlDep = Annotated[str, Depends(base_url)]

@@ -10,7 +10,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends
 from fastapi.responses import FileResponse, StreamingResponse
 
-from statedata.access import Action, require
+from statedata.access.reads import require_rows
 from statedata.api import deps
 from statedata.catalog import service
 from statedata.catalog.models import Dataset, Version
@@ -48,7 +48,7 @@ def readable(
     actor: deps.ActorDep,
 ) -> Readable:
     dataset = service.get_dataset(session, dataset_id)
-    require(actor, Action.READ_ROWS, dataset)
+    require_rows(session, actor, dataset, "download")
     if dataset.current_version is None:
         raise NotFound(
             f"Dataset {dataset_id} has no rows to download; see its files and links instead.",
@@ -94,7 +94,7 @@ def attached_file(
     from statedata.storage.files import file_path
 
     dataset = service.get_dataset(session, dataset_id)
-    require(actor, Action.READ_ROWS, dataset)
+    require_rows(session, actor, dataset, "download")
     item = next((f for f in dataset.files if f.id == file_id and f.kind == "file"), None)
     if item is None:
         raise FileNotFound(f"Dataset {dataset_id} has no file {file_id}.", id=file_id)

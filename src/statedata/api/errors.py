@@ -27,7 +27,10 @@ def error_body(code: str, message: str, **data: object) -> dict:
 def install(app: FastAPI) -> None:
     @app.exception_handler(StatedataError)
     async def _statedata(_: Request, error: StatedataError) -> JSON:
-        return JSON(error_body(error.code, error.message, **error.data), error.status)
+        response = JSON(error_body(error.code, error.message, **error.data), error.status)
+        if error.status == 429 and "retry_after" in error.data:
+            response.headers["Retry-After"] = str(error.data["retry_after"])
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def _request(_: Request, error: RequestValidationError) -> JSON:

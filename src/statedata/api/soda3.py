@@ -11,7 +11,8 @@ from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from statedata.access import Action, Actor, require
+from statedata.access import Actor
+from statedata.access.reads import require_rows
 from statedata.api import deps
 from statedata.api.soda import engine
 from statedata.api.soda_render import render_csv, render_json
@@ -63,7 +64,7 @@ def _run(
     geometry_as: str = "geojson",
 ) -> QueryResult:
     dataset = service.get_dataset(session, dataset_id)
-    require(actor, Action.READ_ROWS, dataset)
+    require_rows(session, actor, dataset, "soda3")
     version = dataset.current_version
     if version is None:
         raise NotFound(f"Dataset {dataset_id} has no rows to query.", id=dataset_id)

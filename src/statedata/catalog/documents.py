@@ -80,6 +80,7 @@ def dataset_summary(dataset: Dataset, base_url: str = "") -> dict:
             "name": frequency_name(dataset.update_frequency),
         },
         "status": dataset.status,
+        "publication_state": dataset.publication_state,
         "created_at": dataset.created_at,
         "metadata_updated_at": dataset.metadata_updated_at,
         "data_updated_at": dataset.data_updated_at,
@@ -125,6 +126,11 @@ def dataset_document(session: Session, dataset: Dataset, base_url: str = "") -> 
         "row_identifier": dataset.row_identifier,
         "status_reason": dataset.status_reason,
         "replaced_by": dataset.replaced_by,
+        "data_owner": dataset.data_owner,
+        "data_steward": dataset.data_steward,
+        "data_custodian": dataset.data_custodian,
+        "approved_by": dataset.approved_by,
+        "approved_at": dataset.approved_at,
         "columns": [
             {
                 "field_name": c.field_name,

@@ -58,6 +58,9 @@ class DatasetMetadata(BaseModel):
     processing_notes: str | None = None
     row_identifier: str | None = None
     status: Status | None = None
+    data_owner: str | None = Field(default=None, max_length=200)
+    data_steward: str | None = Field(default=None, max_length=200)
+    data_custodian: str | None = Field(default=None, max_length=200)
 
     @field_validator("tags")
     @classmethod

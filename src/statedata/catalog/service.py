@@ -74,7 +74,7 @@ def dataset_counts_by_agency(session: Session) -> dict[int, int]:
 # Datasets ---------------------------------------------------------------------------------
 
 
-def _check_category(category: str | None, categories: Sequence[str]) -> None:
+def check_category(category: str | None, categories: Sequence[str]) -> None:
     if category is not None and category not in categories:
         raise InvalidInput(
             f"'{category}' is not one of this portal's categories: {', '.join(categories)}.",
@@ -100,7 +100,7 @@ def create_dataset(
     """A new dataset with no rows yet; `agency_code` None makes an unattributed dataset."""
     if not metadata.title:
         raise InvalidInput("A dataset needs a title.", field="title")
-    _check_category(metadata.category, categories)
+    check_category(metadata.category, categories)
     if dataset_id is not None:
         if not ids.is_dataset_id(dataset_id):
             raise InvalidInput(f"'{dataset_id}' is not a dataset id like 'abcd-1234'.")
@@ -155,7 +155,7 @@ def update_metadata(
     actor: str = "system",
 ) -> Dataset:
     dataset = get_dataset(session, dataset_id)
-    _check_category(metadata.category, categories)
+    check_category(metadata.category, categories)
     _apply(dataset, metadata)
     session.flush()
     audit.record(session, actor, "dataset.update", dataset.id, fields=sorted(metadata.given()))

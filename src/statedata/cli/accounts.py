@@ -1,0 +1,78 @@
+"""`statedata users ...` beyond add and list: passwords, agency roles, disabling."""
+
+from __future__ import annotations
+
+import os
+from typing import Annotated
+
+import typer
+
+from statedata.cli import Home, err, opened, out, users_app
+
+
+@users_app.command("password")
+def users_password(
+    name: str,
+    password_env: Annotated[
+        str | None,
+        typer.Option(help="Read the password from this environment variable instead of asking."),
+    ] = None,
+    home: Home = None,
+) -> None:
+    """Set a user's password so they can sign in on the web (asks for it twice)."""
+    from statedata.access import passwords
+    from statedata.access.accounts import get_user
+    from statedata.access.sessions import end_all
+
+    if password_env:
+        password = os.environ.get(password_env, "")
+        if not password:
+            err.print(f"[red]Error:[/red] The variable {password_env} is empty or not set.")
+            raise typer.Exit(1)
+    else:
+        password = typer.prompt("New password", hide_input=True, confirmation_prompt=True)
+    with opened(home) as installation, installation.catalog.session() as session:
+        user = get_user(session, name)
+        passwords.set_password(session, user, password, actor="cli")
+        ended = end_all(session, user, "cli")
+        out.print(f"Password set for {user.name}; {ended} open sign-in(s) ended.")
+
+
+@users_app.command("grant")
+def users_grant(
+    name: str,
+    agency: Annotated[str, typer.Option(help="Code of the agency.")],
+    role: Annotated[str, typer.Option(help="data_officer or publisher.")],
+    home: Home = None,
+) -> None:
+    """Give a user a role in an agency (a user may hold roles in several)."""
+    from statedata.access.accounts import grant_role
+
+    with opened(home) as installation, installation.catalog.session() as session:
+        grant_role(session, name, agency, role, actor="cli")
+        out.print(f"{name} is now a {role.replace('_', ' ')} of {agency.upper()}.")
+
+
+@users_app.command("revoke")
+def users_revoke(
+    name: str,
+    agency: Annotated[str, typer.Option(help="Code of the agency.")],
+    role: Annotated[str, typer.Option(help="data_officer or publisher.")],
+    home: Home = None,
+) -> None:
+    """Take a role in an agency away from a user."""
+    from statedata.access.accounts import revoke_role
+
+    with opened(home) as installation, installation.catalog.session() as session:
+        revoke_role(session, name, agency, role, actor="cli")
+        out.print(f"{name} is no longer a {role.replace('_', ' ')} of {agency.upper()}.")
+
+
+@users_app.command("disable")
+def users_disable(name: str, home: Home = None) -> None:
+    """Disable a user: their sign-ins end and their API keys stop working."""
+    from statedata.access.accounts import disable_user
+
+    with opened(home) as installation, installation.catalog.session() as session:
+        disable_user(session, name, actor="cli")
+        out.print(f"Disabled {name}.")
