@@ -11,6 +11,7 @@ from fastapi.responses import RedirectResponse
 import statedata
 from statedata.api import (
     catalog,
+    data_requests,
     datajson,
     downloads,
     errors,
@@ -57,7 +58,16 @@ def create_app(installation: Installation, usage_flush_seconds: float = 10.0) ->
     usage.install(app, counter)
     settings = installation.settings
     throttle.install(app, settings.throttle_per_minute, settings.throttle_per_minute_with_token)
-    for module in (health, catalog, downloads, datajson, soda_views, soda, soda3):
+    for module in (
+        health,
+        catalog,
+        downloads,
+        datajson,
+        soda_views,
+        soda,
+        soda3,
+        data_requests,
+    ):
         app.include_router(module.router)
 
     @app.get("/api", summary="Where each part of the API lives")
