@@ -114,6 +114,22 @@ class RateLimited(StatedataError):
     status = 429
 
 
+class SuggestionNotFound(NotFound):
+    code = "suggestion.missing"
+
+
+class SuggestionDuplicate(AlreadyExists):
+    """An open suggestion already asks for this; vote for it instead."""
+
+    code = "suggestion.duplicate"
+
+
+class SpamSuspected(InvalidInput):
+    """A submission that looks automated: a filled honeypot field, too many links."""
+
+    code = "submission.spam"
+
+
 # Errors of later parts go above this line, each with its own code.
 
 
