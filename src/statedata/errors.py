@@ -114,6 +114,18 @@ class RateLimited(StatedataError):
     status = 429
 
 
+class AuthorityNotFound(NotFound):
+    code = "authority.missing"
+
+
+class AgreementNotFound(NotFound):
+    code = "agreement.missing"
+
+
+class NoticeNotFound(NotFound):
+    code = "notice.missing"
+
+
 class SuggestionNotFound(NotFound):
     code = "suggestion.missing"
 
