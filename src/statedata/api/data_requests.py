@@ -7,7 +7,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
+from sqlalchemy.orm import Session
 
 from statedata.api import deps
 from statedata.requests import data_requests as requests
@@ -15,17 +16,21 @@ from statedata.requests import metrics
 
 router = APIRouter(prefix="/api/v1", tags=["data requests"])
 
+# Commit before the response goes out: the default (request scope) commits only after it is
+# sent, so a caller's next call could miss the change, and a failed commit would follow a 200.
+SessionDep = Annotated[Session, Depends(deps.session, scope="function")]
+
 
 @router.post("/data-requests", status_code=201, summary="Start a data request (a draft)")
 def create_request(
-    body: requests.DataRequestForm, session: deps.SessionDep, actor: deps.ActorDep
+    body: requests.DataRequestForm, session: SessionDep, actor: deps.ActorDep
 ) -> dict:
     return requests.document(requests.create(session, actor, body))
 
 
 @router.get("/data-requests", summary="Your requests, and those your agency holds data for")
 def list_requests(
-    session: deps.SessionDep,
+    session: SessionDep,
     actor: deps.ActorDep,
     stage: Annotated[str | None, Query(description="Only requests at this stage")] = None,
 ) -> dict:
@@ -34,13 +39,13 @@ def list_requests(
 
 
 @router.get("/data-requests/queue", summary="Open requests waiting on your agency")
-def request_queue(session: deps.SessionDep, actor: deps.ActorDep) -> dict:
+def request_queue(session: SessionDep, actor: deps.ActorDep) -> dict:
     found = requests.queue(session, actor)
     return {"total": len(found), "results": [requests.summary(r) for r in found]}
 
 
 @router.get("/data-requests/{key}", summary="One request, with where it stands and its history")
-def get_request(key: str, session: deps.SessionDep, actor: deps.ActorDep) -> dict:
+def get_request(key: str, session: SessionDep, actor: deps.ActorDep) -> dict:
     return requests.document(requests.get_request(session, actor, key))
 
 
@@ -48,7 +53,7 @@ def get_request(key: str, session: deps.SessionDep, actor: deps.ActorDep) -> dic
 def edit_request(
     key: str,
     body: requests.DataRequestChanges,
-    session: deps.SessionDep,
+    session: SessionDep,
     actor: deps.ActorDep,
 ) -> dict:
     return requests.document(requests.edit(session, actor, key, body))
@@ -56,7 +61,7 @@ def edit_request(
 
 @router.post("/data-requests/{key}/stage", summary="Move a request on, or decline or withdraw it")
 def move_request(
-    key: str, body: requests.StageMove, session: deps.SessionDep, actor: deps.ActorDep
+    key: str, body: requests.StageMove, session: SessionDep, actor: deps.ActorDep
 ) -> dict:
     moved = requests.move(session, actor, key, body.to, body.reason, body.agreement_id)
     return requests.document(moved)
@@ -64,14 +69,14 @@ def move_request(
 
 @router.post("/data-requests/{key}/satisfaction", summary="Answer the survey on completion")
 def rate_request(
-    key: str, body: requests.Satisfaction, session: deps.SessionDep, actor: deps.ActorDep
+    key: str, body: requests.Satisfaction, session: SessionDep, actor: deps.ActorDep
 ) -> dict:
     return requests.document(requests.rate(session, actor, key, body))
 
 
 @router.get("/metrics/data-sharing", summary="Goal 3: time to fulfil, multi-party share, ratings")
 def data_sharing_metrics(
-    session: deps.SessionDep,
+    session: SessionDep,
     as_of: Annotated[
         dt.date | None, Query(description="The day to measure at (YYYY-MM-DD)")
     ] = None,
