@@ -479,10 +479,8 @@ def test_any_sequence_of_moves_follows_the_path(installation, people, targets, w
     for wanted in targets:
         before = stage_of(installation, key)
         following = dr.next_stage(Stage(before[0]))
-        if wanted == "next":  # on a closed request, ask for the first move again
-            target = following.value if following else "submitted"
-        else:
-            target = wanted
+        # On a closed request "next" asks for the first move again.
+        target = wanted if wanted != "next" else following.value if following else "submitted"
         who = "ana" if target in ("submitted", "withdrawn") else "chief"
         try:
             act(installation, who, dr.move, key, target, "because")
@@ -544,6 +542,9 @@ def test_the_cli_acts_as_a_named_user(sqlite_installation, tmp_path):
     bad.write_text(json.dumps(form(agencies=[])))
     refused = run_cli(home, "requests", "create", str(bad), "--as", "ana")
     assert refused.returncode == 1 and "agencies" in refused.stderr
+
+    early = run_cli(home, "requests", "rate", reference, "--score", "5", "--as", "ana")
+    assert early.returncode == 1 and "not completed yet" in early.stderr
 
     listed = run_cli(home, "requests", "list", "--as", "ana")
     assert reference in listed.stdout and "submitted" in listed.stdout

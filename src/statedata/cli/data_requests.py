@@ -140,6 +140,23 @@ def requests_move(
         out.print(f"{moved.reference} is now at '{moved.stage.replace('_', ' ')}'.")
 
 
+@requests_app.command("rate")
+def requests_rate(
+    request: Annotated[str, typer.Argument(help="The request's id or reference.")],
+    score: Annotated[int, typer.Option(help="1 (very unsatisfied) to 5 (very satisfied).")],
+    user: As,
+    comment: Annotated[str | None, typer.Option(help="Anything to add.")] = None,
+    home: Home = None,
+) -> None:
+    """Answer the survey on a completed request (its requester, once)."""
+    from statedata.requests import data_requests
+
+    with opened(home) as installation, installation.catalog.session() as session:
+        answer = {"score": score, "comment": comment}
+        rated = data_requests.rate(session, _actor(session, user), request, answer)
+        out.print(f"Thank you: your answer on {rated.reference} is recorded.")
+
+
 @requests_app.command("metrics")
 def requests_metrics(
     as_of: Annotated[
