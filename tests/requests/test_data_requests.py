@@ -358,7 +358,12 @@ def test_agreement_executed_needs_an_executed_agreement(installation, submitted)
     with installation.catalog.session() as session:
         # A refused move changes nothing, not even the link.
         assert session.get(DataRequest, submitted).agreement_id is None
-        session.get(Agreement, signing).status = "executed"
+        row = session.get(Agreement, signing)
+        row.status, row.expiry_date = "executed", dt.date(2020, 12, 31)
+    with pytest.raises(Conflict, match="expired on 2020-12-31"):
+        act(installation, "dph.officer", dr.move, submitted, "agreement_executed", None, signing)
+    with installation.catalog.session() as session:
+        session.get(Agreement, signing).expiry_date = dt.date(2099, 12, 31)
     moved = act(
         installation, "dph.officer", dr.move, submitted, "agreement_executed", None, signing
     )

@@ -599,6 +599,13 @@ def _check_agreement(session: Session, request: DataRequest) -> None:
             stage=request.stage,
             agreement_status=status,
         )
+    if agreement.expiry_date is not None and agreement.expiry_date < utcnow().date():
+        raise Conflict(
+            f"Agreement {agreement.reference} expired on {agreement.expiry_date.isoformat()}; "
+            "a request needs an agreement in force to move to 'agreement executed'.",
+            stage=request.stage,
+            agreement_status="expired",
+        )
 
 
 # The requester's survey ---------------------------------------------------------------------
