@@ -82,7 +82,9 @@ def base_url(request: Request) -> str:
 
 # The dependencies as annotated types, so each route names what it needs in one word.
 InstallationDep = Annotated[Installation, Depends(installation)]
-SessionDep = Annotated[Session, Depends(session)]
+# Committed when the route returns, before the answer leaves: a client told "done" can read
+# its change back at once, and a failed commit is an error answer, not a lost write.
+SessionDep = Annotated[Session, Depends(session, scope="function")]
 ActorDep = Annotated[Actor, Depends(actor)]
 UserDep = Annotated[Actor, Depends(signed_in_actor)]
 BaseUrlDep = Annotated[str, Depends(base_url)]

@@ -1,0 +1,236 @@
+"""Walk every route in the app's route table, as every role, against a protected dataset and a
+draft, and fail on any leak: a title, a column name, a value, a row count or a search snippet
+in any answer (body or headers, errors included) to someone the policy keeps out.
+
+A route whose path parameters this test cannot fill fails the test: a new route must be added
+to PATH_VALUES (and so considered) before it can land.
+"""
+
+from __future__ import annotations
+
+import base64
+import itertools
+import re
+
+import httpx
+import pytest
+from fastapi.routing import APIRoute
+from starlette.routing import Route
+
+from statedata.access.accounts import add_user, create_key
+from statedata.catalog import DatasetMetadata, service
+from statedata.catalog.models import Dataset
+from statedata.ingest import open_table
+from statedata.storage import NewDataset, publish
+
+# Markers that only the protected dataset and the draft contain. Row counts are odd numbers
+# that appear nowhere else.
+SECRET_TITLE = "Zyxwv Protected Caseload"
+SECRET_COLUMN = "qqsecret_diagnosis"
+SECRET_VALUE = "QQVALUE-HIV-POSITIVE"
+SECRET_ROWS = 4373
+DRAFT_TITLE = "Unreleased Wqpz Payroll Draft"
+DRAFT_COLUMN = "wqpz_unreleased_salary"
+DRAFT_ROWS = 3187
+MARKERS = [
+    SECRET_TITLE,
+    SECRET_COLUMN,
+    SECRET_VALUE,
+    str(SECRET_ROWS),
+    f"{SECRET_ROWS:,}",
+    DRAFT_TITLE,
+    DRAFT_COLUMN,
+    str(DRAFT_ROWS),
+    f"{DRAFT_ROWS:,}",
+    "Zyxwv",
+    "Wqpz",
+]
+
+# Query parameters sent to every route, so a search, filter or error message has every chance
+# to echo a protected name.
+PROBES = {
+    "q": "Zyxwv",
+    "$q": "QQVALUE",
+    "search": "Wqpz",
+    "$where": f"{SECRET_COLUMN} IS NOT NULL",
+    "$select": SECRET_COLUMN,
+    "$order": SECRET_COLUMN,
+    "ids": "",
+    "limit": "1000",
+}
+
+
+@pytest.fixture
+def world(installation, write_file):
+    """Agency OWN holds a protected dataset and a draft; agency OTHER holds nothing of them."""
+    with installation.catalog.session() as session:
+        service.add_agency(session, "OWN", "Department of Owners")
+        service.add_agency(session, "OTHER", "Department of Others")
+    secret_csv = (
+        "id,"
+        + SECRET_COLUMN
+        + ",town\n"
+        + "".join(f"{i},{SECRET_VALUE},Avon\n" for i in range(1, SECRET_ROWS + 1))
+    )
+    protected = publish(
+        installation,
+        open_table(write_file("secret.csv", secret_csv)),
+        new=NewDataset(
+            DatasetMetadata(
+                title=SECRET_TITLE,
+                description=f"Rows about {SECRET_VALUE}",
+                classification="protected",
+                tags=["zyxwv"],
+            ),
+            "OWN",
+        ),
+    ).dataset_id
+    draft_csv = (
+        "id," + DRAFT_COLUMN + "\n" + "".join(f"{i},{i * 1000}\n" for i in range(1, DRAFT_ROWS + 1))
+    )
+    draft = publish(
+        installation,
+        open_table(write_file("draft.csv", draft_csv)),
+        new=NewDataset(DatasetMetadata(title=DRAFT_TITLE, tags=["wqpz"]), "OWN"),
+    ).dataset_id
+    public = publish(
+        installation,
+        open_table(write_file("public.csv", "town,count\nAvon,3\n")),
+        new=NewDataset(DatasetMetadata(title="Open Town Counts"), "OTHER"),
+    ).dataset_id
+    keys = {}
+    with installation.catalog.session() as session:
+        session.get(Dataset, draft).publication_state = "draft"
+        for name, role, agency in [
+            ("anyone.analyst", "analyst", None),
+            ("other.publisher", "publisher", "OTHER"),
+            ("other.officer", "data_officer", "OTHER"),
+        ]:
+            add_user(session, name, role, agency)
+            key, secret = create_key(session, name)
+            keys[name] = f"{key.key_id}:{secret}"
+    return {"protected": protected, "draft": draft, "public": public, "keys": keys}
+
+
+def _path_values(world: dict, dataset_id: str) -> dict[str, list[str]]:
+    """A value for every path parameter name of every route."""
+    return {
+        "dataset_id": [dataset_id],
+        "fmt": ["json", "csv", "geojson", "parquet"],
+        "row_id": ["1", "row-1"],
+        "file_id": ["1"],
+        "name": ["anyone.analyst"],
+        "agency": ["OWN"],
+        "code": ["OWN"],
+        "role": ["publisher"],
+        "key_id": ["sd_00000000000000000000"],
+        "draft_id": ["1"],
+        "suggestion_id": ["1"],
+        "request_id": ["1"],
+        "key": ["1"],
+        "agreement_id": ["1"],
+        "authority_id": ["1"],
+        "notice_id": ["1"],
+        "party_id": ["1"],
+        "path": [f"{dataset_id}.json"],
+    }
+
+
+def _routes(app) -> list[tuple[str, set[str]]]:  # type: ignore[no-untyped-def]
+    """(path, methods) of every route, those of included routers too."""
+    found = []
+    for route in app.routes:
+        # FastAPI keeps an included router as one entry that expands to its routes.
+        contexts = getattr(route, "effective_route_contexts", None)
+        if contexts is not None:
+            for context in contexts():
+                found.append((context.path, set(context.original_route.methods or ())))
+        elif isinstance(route, APIRoute | Route):
+            found.append((route.path, set(route.methods or ())))
+    return found
+
+
+def _requests(app, world: dict):  # type: ignore[no-untyped-def]
+    """(method, path) for every route, once per hidden dataset, every parameter filled."""
+    missing = set()
+    routes = _routes(app)
+    assert len(routes) > 30, "the walk found too few routes to be walking the app"
+    for route_path, methods in routes:
+        names = re.findall(r"{(\w+)(?::\w+)?}", route_path)
+        for dataset_id in (world["protected"], world["draft"]):
+            values = _path_values(world, dataset_id)
+            unknown = [n for n in names if n not in values]
+            if unknown:
+                missing.add(f"{route_path} ({', '.join(unknown)})")
+                continue
+            for combo in itertools.product(*(values[n] for n in names)):
+                path = route_path
+                for name, value in zip(names, combo, strict=True):
+                    path = re.sub(r"{" + name + r"(?::\w+)?}", value, path)
+                for method in methods:
+                    if method != "HEAD":
+                        yield method, path
+    assert not missing, (
+        "The leak test cannot fill the path parameters of these routes; add them to "
+        f"_path_values: {sorted(missing)}"
+    )
+
+
+def _auth(key: str | None) -> dict[str, str]:
+    if key is None:
+        return {}
+    return {"Authorization": "Basic " + base64.b64encode(key.encode()).decode()}
+
+
+def _leaks(response: httpx.Response) -> list[str]:
+    text = response.text + " " + " ".join(f"{k}: {v}" for k, v in response.headers.items())
+    return [m for m in MARKERS if m.lower() in text.lower()]
+
+
+@pytest.mark.parametrize("who", ["anonymous", "anyone.analyst", "other.publisher", "other.officer"])
+def test_no_route_leaks_a_protected_dataset_or_a_draft(installation, live_server, world, who):
+    from statedata.api.app import create_app
+
+    app = create_app(installation)
+    key = None if who == "anonymous" else world["keys"][who]
+    leaks = []
+    with httpx.Client(base_url=live_server.url, timeout=60, headers=_auth(key)) as client:
+        for method, path in _requests(app, world):
+            body = {} if method in ("POST", "PUT", "PATCH") else None
+            response = client.request(method, path, params=PROBES, json=body)
+            assert response.status_code < 500, f"{method} {path}: {response.text[:300]}"
+            found = _leaks(response)
+            if found:
+                leaks.append(f"{method} {path} -> {response.status_code}: {found}")
+    assert leaks == []
+    # Nothing any of them sent changed the hidden datasets.
+    with installation.catalog.session() as session:
+        protected = service.get_dataset(session, world["protected"])
+        draft = service.get_dataset(session, world["draft"])
+        assert protected.title == SECRET_TITLE and protected.current_version.number == 1
+        assert draft.publication_state == "draft" and draft.current_version.number == 1
+
+
+@pytest.mark.parametrize("who", ["anonymous", "other.publisher"])
+def test_counts_leave_out_what_the_caller_may_not_see(live_server, world, who):
+    key = None if who == "anonymous" else world["keys"][who]
+    with httpx.Client(base_url=live_server.url, headers=_auth(key)) as client:
+        agencies = {a["code"]: a for a in client.get("/api/v1/agencies").json()["results"]}
+        assert agencies["OWN"]["dataset_count"] == 0
+        assert client.get("/api/v1/datasets").json()["total"] == 1
+        assert client.get("/api/catalog/v1").json()["resultSetSize"] == 1
+        assert len(client.get("/data.json").json()["dataset"]) == 1
+
+
+def test_the_walk_does_reach_the_rows_for_those_allowed(installation, live_server, world):
+    """The walk above would pass vacuously if the markers could never show; they do show to
+    the owning agency."""
+    with installation.catalog.session() as session:
+        add_user(session, "own.publisher", "publisher", "OWN")
+        key, secret = create_key(session, "own.publisher")
+    with httpx.Client(base_url=live_server.url, headers=_auth(f"{key.key_id}:{secret}")) as client:
+        rows = client.get(f"/resource/{world['protected']}.json", params={"$limit": 1})
+        assert _leaks(rows)
+        count = client.get(f"/resource/{world['protected']}.json?$select=count(*)")
+        assert str(SECRET_ROWS) in count.text
+        assert DRAFT_TITLE in client.get(f"/api/v1/datasets/{world['draft']}").text
