@@ -10,12 +10,15 @@ from fastapi.responses import RedirectResponse
 
 import statedata
 from statedata.api import (
+    agreements,
+    authorities,
     catalog,
     data_requests,
     datajson,
     downloads,
     errors,
     health,
+    notices,
     soda,
     soda3,
     soda_views,
@@ -67,6 +70,9 @@ def create_app(installation: Installation, usage_flush_seconds: float = 10.0) ->
         soda,
         soda3,
         data_requests,
+        agreements,
+        authorities,
+        notices,
     ):
         app.include_router(module.router)
 
