@@ -4,6 +4,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
+import os
+import subprocess
+import sys
 import threading
 
 import pytest
@@ -11,6 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
+from statedata.access.accounts import add_user
 from statedata.access.policy import ANONYMOUS, Actor, Role
 from statedata.catalog import DatasetMetadata, audit, service
 from statedata.catalog.models import AuditEvent
@@ -662,3 +667,58 @@ def test_lone_surrogates_and_control_characters_never_reach_the_database(install
     suggestion = read(installation, suggestion_id)
     assert suggestion.title == "Lone surrogate title"
     assert suggestion.description == "Bad  bytes " + "d" * 20
+
+
+# The command line ---------------------------------------------------------------------------
+
+
+def cli(installation, *args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "STATEDATA_HOME": str(installation.settings.home), "COLUMNS": "200"}
+    if installation.settings.database_url:
+        env["STATEDATA_DATABASE_URL"] = installation.settings.database_url
+    return subprocess.run(
+        [sys.executable, "-m", "statedata.cli", "suggestions", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+
+
+def test_cli_lists_shows_moves_and_counts(installation, agencies):
+    suggestion_id = make(installation)
+    with installation.catalog.session() as session:
+        add_user(session, "dot.staff", "publisher", "DOT")
+    listed = cli(installation, "list", "--json")
+    assert listed.returncode == 0, listed.stderr
+    assert [s["id"] for s in json.loads(listed.stdout)["results"]] == [suggestion_id]
+    shown = json.loads(cli(installation, "show", str(suggestion_id)).stdout)
+    assert shown["contact_email"] == "resident@example.org"
+    refused = cli(installation, "status", str(suggestion_id), "under_review", "--by", "dot.staff")
+    assert refused.returncode == 1 and "Only staff of DPH" in refused.stderr
+    skipped = cli(installation, "status", str(suggestion_id), "planned")
+    assert skipped.returncode == 1 and "can move to under_review" in skipped.stderr
+    bad_date = cli(installation, "status", str(suggestion_id), "planned", "--target-date", "soon")
+    assert bad_date.returncode == 1 and "--target-date" in bad_date.stderr
+    moved = cli(installation, "status", str(suggestion_id), "under_review", "--note", "Looking.")
+    assert moved.returncode == 0 and "now under_review" in moved.stdout
+    declined = cli(
+        installation,
+        "status",
+        str(suggestion_id),
+        "declined",
+        "--reason",
+        "The reports name private individuals.",
+        "--citation",
+        "C.G.S. § 1-210(b)(2)",
+    )
+    assert declined.returncode == 0, declined.stderr
+    suggestion = read(installation, suggestion_id)
+    assert suggestion.status == "declined" and suggestion.legal_citation == "C.G.S. § 1-210(b)(2)"
+    assert [e.actor for e in suggestion.events] == ["public", "cli", "cli"]
+    counted = json.loads(cli(installation, "metrics", "--json", "--period", "week").stdout)
+    assert counted["total"] == 1 and counted["by_status"]["declined"] == 1
+    table = cli(installation, "metrics")
+    assert table.returncode == 0 and "Suggestions received: 1" in table.stdout
+    missing = cli(installation, "show", "999")
+    assert missing.returncode == 1 and "no suggestion 999" in missing.stderr

@@ -502,7 +502,8 @@ def change_status(
             f"it can move to {' or '.join(allowed)}" if allowed else "it is closed: no more moves"
         )
         raise Conflict(
-            f"Suggestion {suggestion.id} is {current}; {then}, not to {target}.",
+            f"Suggestion {suggestion.id} is {STATUS_NAMES[current].lower()}; {then}, not to "
+            f"{target}.",
             status=current,
             allowed=list(allowed),
         )
@@ -585,8 +586,8 @@ def _assign(session: Session, actor: Actor, suggestion: Suggestion, code: str, n
         return
     if suggestion.status not in OPEN_STATUSES:
         raise Conflict(
-            f"Suggestion {suggestion.id} is {suggestion.status}; a closed suggestion keeps "
-            "its agency."
+            f"Suggestion {suggestion.id} is {STATUS_NAMES[suggestion.status].lower()}; a closed "
+            "suggestion keeps its agency."
         )
     suggestion.agency = agency
     _event(session, suggestion, actor, note or f"Handed to {agency.name} ({agency.code}).")
