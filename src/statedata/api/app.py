@@ -22,6 +22,7 @@ from statedata.api import (
     soda,
     soda3,
     soda_views,
+    suggestions,
     throttle,
     usage,
 )
@@ -73,6 +74,7 @@ def create_app(installation: Installation, usage_flush_seconds: float = 10.0) ->
         agreements,
         authorities,
         notices,
+        suggestions,
     ):
         app.include_router(module.router)
 
