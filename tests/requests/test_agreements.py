@@ -526,7 +526,7 @@ def test_destruction_outstanding_until_each_recipient_certifies(installation, wo
         agreements.terminate(session, dph_officer, agreement_id, "Study over.")
     with installation.catalog.session() as session:
         rows = agreements.destruction_outstanding(session, dph_officer)
-        assert [(r.agency.code, agreements._party_name(r.party), r.owes) for r in rows] == [
+        assert [(r.agency.code, agreements.party_name(r.party), r.owes) for r in rows] == [
             ("DPH", "Department of Labor", False),
             ("DPH", "State University", False),
         ]
@@ -545,7 +545,7 @@ def test_destruction_outstanding_until_each_recipient_certifies(installation, wo
         with pytest.raises(Conflict):
             agreements.certify_destruction(session, dol_officer, agreement_id, dol.id)
         rows = agreements.destruction_outstanding(session, dph_officer)
-        assert [agreements._party_name(r.party) for r in rows] == ["State University"]
+        assert [agreements.party_name(r.party) for r in rows] == ["State University"]
         agreements.certify_destruction(
             session, dph_officer, agreement_id, university.id, "Dr. Pat Provost"
         )

@@ -484,7 +484,7 @@ def create_agreement(session: Session, actor: Actor, draft: AgreementIn) -> Agre
         "agreement.create",
         agreement=agreement.reference,
         kind=agreement.kind,
-        parties=[_party_name(p) for p in agreement.parties],
+        parties=[party_name(p) for p in agreement.parties],
         datasets=[d.dataset_id for d in agreement.datasets],
     )
     return agreement
@@ -513,7 +513,7 @@ def update_agreement(
 # Signing and ending -------------------------------------------------------------------------
 
 
-def _party_name(party: AgreementParty) -> str:
+def party_name(party: AgreementParty) -> str:
     return party.agency.name if party.agency is not None else party.organisation or ""
 
 
@@ -617,7 +617,7 @@ def sign(
         raise InvalidInput("A signer's name is at most 200 characters.", field="signed_by")
     _need_status(agreement, SIGNING, doing="signed")
     if party.signed_at is not None:
-        raise Conflict(f"{_party_name(party)} has already signed {agreement.reference}.")
+        raise Conflict(f"{party_name(party)} has already signed {agreement.reference}.")
     if agreement.expiry_date is not None and agreement.expiry_date < today:
         raise Conflict(f"Agreement {agreement.reference} passed its expiry date unsigned.")
     party.signed_by = signer
@@ -628,7 +628,7 @@ def sign(
         _actor_name(actor),
         "agreement.sign",
         agreement=agreement.reference,
-        party=_party_name(party),
+        party=party_name(party),
         signed_by=signer,
     )
     if all(p.signed_at is not None for p in agreement.parties):
@@ -697,7 +697,7 @@ def certify_destruction(
         )
     if party.role != RECIPIENT:
         raise InvalidInput(
-            f"{_party_name(party)} provides the data; only recipients certify destruction.",
+            f"{party_name(party)} provides the data; only recipients certify destruction.",
             field="party_id",
         )
     certifier = _clean(certified_by or "")
@@ -723,7 +723,7 @@ def certify_destruction(
     if agreement.executed_at is None:
         raise Conflict(f"No data was shared under {agreement.reference}; nothing to destroy.")
     if party.destruction_certified_at is not None:
-        raise Conflict(f"{_party_name(party)} has already certified destruction.")
+        raise Conflict(f"{party_name(party)} has already certified destruction.")
     party.destruction_certified_by = certifier
     party.destruction_certified_at = utcnow()
     session.flush()
@@ -732,7 +732,7 @@ def certify_destruction(
         _actor_name(actor),
         "agreement.destruction_certified",
         agreement=agreement.reference,
-        party=_party_name(party),
+        party=party_name(party),
         certified_by=certifier,
     )
     return agreement
@@ -909,7 +909,7 @@ def agreement_document(session: Session, agreement: Agreement) -> dict:
                 "role": p.role,
                 "agency": p.agency.code if p.agency else None,
                 "organisation": p.organisation,
-                "name": _party_name(p),
+                "name": party_name(p),
                 "signed_by": p.signed_by,
                 "signed_at": p.signed_at,
                 "destruction_certified_by": p.destruction_certified_by,
@@ -961,7 +961,7 @@ def summary(agreement: Agreement) -> dict:
         "title": agreement.title,
         "kind": agreement.kind,
         "status": agreement.status,
-        "parties": [_party_name(p) for p in agreement.parties],
+        "parties": [party_name(p) for p in agreement.parties],
         "effective_date": agreement.effective_date,
         "expiry_date": agreement.expiry_date,
     }
@@ -982,7 +982,7 @@ def outstanding_document(rows: Sequence[Outstanding]) -> dict:
                 "status": row.agreement.status,
                 "ended_at": row.agreement.ended_at,
                 "party_id": row.party.id,
-                "recipient": _party_name(row.party),
+                "recipient": party_name(row.party),
                 "owed_by_this_agency": row.owes,
             }
         )
