@@ -7,12 +7,18 @@ from __future__ import annotations
 import functools
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import sqlglot
 import sqlglot.expressions as exp
 
 from statedata.query import tree as t
 from statedata.query.functions import FUNCTIONS, GEO_TYPES, TIMESTAMP_TYPES
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from statedata.storage.indexes import VersionIndex
 
 BINARY = {
     "=": exp.EQ,
@@ -126,17 +132,23 @@ class _Compiler:
             return exp.Count(this=exp.Distinct(expressions=args))
         return FUNCTIONS[node.name].build(args)
 
-    def search(self, text: str) -> exp.Expression:
+    def text_columns(self) -> list[str]:
+        """The columns `$q` searches: the text columns, system fields aside."""
+        return [
+            c.field_name
+            for c in self.query.columns
+            if c.soda_type == "text" and not c.field_name.startswith(":")
+        ]
+
+    def search(self, text: str, whole_words: bool = True) -> exp.Expression:
         """Every word of `$q`, case-insensitively, as a whole word in the row's text columns.
 
         `contains` is a cheap first test; the regular expression then insists on word
         boundaries (letters and digits of any script), as Socrata's full-text `$q` does.
+        Without `whole_words`, only `contains`: for rows a full-text index already chose by
+        their whole words (compiling the regular expression costs milliseconds a query).
         """
-        columns = [
-            column(c.field_name)
-            for c in self.query.columns
-            if c.soda_type == "text" and not c.field_name.startswith(":")
-        ]
+        columns = [column(name) for name in self.text_columns()]
         words = text.split()
         if not columns or not words:
             return exp.false() if words else exp.true()
@@ -151,6 +163,8 @@ class _Compiler:
                     this="contains", expressions=[haystack.copy(), exp.Literal.string(word)]
                 )
             )
+            if not whole_words:
+                continue
             tests.append(
                 exp.Anonymous(
                     this="regexp_matches",
@@ -173,6 +187,7 @@ def compile_query(
     table_sql: str,
     geometry_as: str = "geojson",
     rows_in_id_order: bool = False,
+    index: VersionIndex | None = None,
 ) -> CompiledQuery:
     """DuckDB SQL answering `query` over the rows that `table_sql` (trusted SQL) selects.
 
@@ -180,6 +195,11 @@ def compile_query(
     `rows_in_id_order` says the source already yields rows by ascending `:id` (storage writes
     every version so): then an order that is just `:id` needs no sort, and DuckDB can stop
     reading as soon as it has the page, instead of sorting every matching row.
+
+    `index` is the version's sidecar index (storage/indexes.py), when `table_sql` is that
+    version's rows: an order by columns that never decrease in `:id` order is then an order by
+    `:id`, and a page whose filter the index answers exactly (`column = 'text'` and `$q`
+    words, ANDed) is read from the rows the index names instead of from every row.
     """
     compiler = _Compiler(query)
     select = exp.Select()
@@ -192,12 +212,12 @@ def compile_query(
     if query.distinct:
         select.set("distinct", exp.Distinct())
     source = _source(table_sql).copy().subquery(SOURCE)
-    select = select.from_(source, copy=False)
     conditions = []
     if query.where is not None:
         conditions.append(compiler.sql(query.where))
     if query.search:
         conditions.append(exp.paren(compiler.search(query.search)))
+    plain = select.copy() if index is not None else None  # without the filter, for _indexed_page
     if conditions:
         select = select.where(exp.and_(*conditions), copy=False)
     # A constant in GROUP BY or ORDER BY changes nothing, but DuckDB reads a number there as
@@ -208,13 +228,19 @@ def compile_query(
     if query.having is not None:
         select = select.having(compiler.sql(query.having), copy=False)
     order = _order(query, compiler)
-    by_id = rows_in_id_order and _only_by_id(query, order)
+    by_id = rows_in_id_order and (_only_by_id(query, order) or _ordered_like_id(query, index))
     compiled = CompiledQuery(
         sql="",
         fields=[name for name, _, _ in query.outputs],
         types=[kind for _, _, kind in query.outputs],
         needs_spatial=query.needs_spatial,
     )
+    if by_id and index is not None and query.having is None:
+        rows = _indexed_rows(query, compiler, index)
+        if rows is not NOT_INDEXED:
+            assert plain is not None
+            return _indexed_page(compiled, plain, compiler, query, index, rows)
+    select = select.from_(source, copy=False)
     if by_id and query.offset >= LATE_PAGE_OFFSET:
         return _late_page(compiled, select, source, conditions, query)
     if order and not by_id:
@@ -225,6 +251,109 @@ def compile_query(
 
 
 LATE_PAGE_OFFSET = 1000
+# Past this many rows between a page's first and last row, the page names its rows one by one,
+# so that DuckDB reads only the row groups holding them.
+SPARSE_SPAN = 16384
+INDEX_SOURCE = "__source"
+NOT_INDEXED = object()  # the index cannot answer the filter exactly
+ALL_ROWS = object()  # there is no filter: every row is in
+
+
+def _indexed_rows(
+    query: t.SoqlQuery, compiler: _Compiler, index: VersionIndex
+) -> np.ndarray | object:
+    """The positions of the rows matching the query's filter, from the index alone: an array,
+    ALL_ROWS, or NOT_INDEXED when some part of the filter is not an exact index look-up."""
+    from statedata.storage.indexes import is_word
+
+    found = []
+    if query.where is not None:
+        types = {c.field_name: c.storage_type for c in query.columns}
+        for condition in _conjuncts(query.where):
+            pair = _column_equals_text(condition)
+            if pair is None or types.get(pair[0]) != "VARCHAR":
+                return NOT_INDEXED
+            rows = index.rows_with_value(*pair)
+            if rows is None:
+                return NOT_INDEXED
+            found.append(rows)
+    if query.search:
+        if index.text_columns is None or list(index.text_columns) != compiler.text_columns():
+            return NOT_INDEXED
+        words = [w.lower() for w in query.search.split()]
+        # Only a word that is one whole index word is an exact look-up ("o'brien" is not).
+        if not all(is_word(w) for w in words):
+            return NOT_INDEXED
+        rows = index.rows_with_words(words)
+        if rows is None:
+            return NOT_INDEXED
+        found.append(rows)
+    if not found:
+        return ALL_ROWS
+    import numpy as np
+
+    found.sort(key=len)
+    rows = np.asarray(found[0])
+    for other in found[1:]:
+        rows = np.intersect1d(rows, other, assume_unique=True)
+    return rows
+
+
+def _conjuncts(node: t.Node) -> list[t.Node]:
+    if isinstance(node, t.Binary) and node.op == "AND":
+        return _conjuncts(node.left) + _conjuncts(node.right)
+    return [node]
+
+
+def _column_equals_text(node: t.Node) -> tuple[str, str] | None:
+    if not (isinstance(node, t.Binary) and node.op == "="):
+        return None
+    for col, lit in ((node.left, node.right), (node.right, node.left)):
+        if isinstance(col, t.Column) and isinstance(lit, t.Literal) and lit.kind == "text":
+            return col.name, str(lit.value)
+    return None
+
+
+def _indexed_page(
+    compiled: CompiledQuery,
+    select: exp.Select,
+    compiler: _Compiler,
+    query: t.SoqlQuery,
+    index: VersionIndex,
+    rows: object,
+) -> CompiledQuery:
+    """The page read from the rows the index names: only the row groups holding them are read.
+
+    `$where` is applied again to those rows, and `$q` as a substring test (the index found
+    the whole words), so a stale or wrong index could only lose rows, never add others.
+    """
+    conditions = []
+    if query.where is not None:
+        conditions.append(compiler.sql(query.where))
+    if query.search:
+        conditions.append(exp.paren(compiler.search(query.search, whole_words=False)))
+    if conditions:
+        select = select.where(exp.and_(*conditions), copy=False)
+    positions = None
+    if rows is ALL_ROWS:
+        low, high = query.offset, min(query.offset + query.limit, index.row_count) - 1
+    else:
+        page = rows[query.offset : query.offset + query.limit]  # type: ignore[index]
+        if len(page):
+            low, high = int(page[0]), int(page[-1])
+            positions = page if high - low >= SPARSE_SPAN else None
+        else:
+            low, high = 0, -1
+    table = exp.Table(
+        this=exp.to_identifier(INDEX_SOURCE, quoted=True),
+        alias=exp.TableAlias(this=exp.to_identifier(SOURCE)),
+    )
+    # No ORDER BY: the rows come in file order, which is :id order (as in the streaming path),
+    # and a sort would cost more than the rest of a small page.
+    select = select.from_(table, copy=False).limit(query.limit, copy=False)
+    rows_sql = index.rows_at_sql(low, high, positions)
+    compiled.sql = f'WITH "{INDEX_SOURCE}" AS ({rows_sql}) {select.sql(dialect="duckdb")}'
+    return compiled
 
 
 def _late_page(
@@ -304,6 +433,19 @@ def _only_by_id(query: t.SoqlQuery, order: list[exp.Expression]) -> bool:
     only = order[0]
     return (
         not only.args.get("desc") and isinstance(only.this, exp.Column) and only.this.name == ":id"
+    )
+
+
+def _ordered_like_id(query: t.SoqlQuery, index: VersionIndex | None) -> bool:
+    """Whether the asked order is, on this version, the order of `:id`: every item is `:id` or
+    a column that never decreases (and is never null) from one row to the next, ascending."""
+    if index is None or query.grouped or query.distinct or not query.order:
+        return False
+    return all(
+        isinstance(item.expr, t.Column)
+        and not item.descending
+        and (item.expr.name == ":id" or item.expr.name in index.ordered)
+        for item in query.order
     )
 
 

@@ -4,15 +4,19 @@ time limit enforced by interrupting the query. It never builds SQL itself.
 
 from __future__ import annotations
 
+import itertools
 import threading
+import time
 from dataclasses import dataclass
 from typing import Any
 
 import duckdb
 
+from statedata.query.cache import CompiledCache
 from statedata.query.compile import CompiledQuery
 from statedata.query.errors import EXECUTION_FAILED, TIMEOUT, QueryError
 from statedata.storage.duck import connect, load_extension
+from statedata.storage.indexes import VersionIndexes
 
 
 @dataclass
@@ -30,14 +34,27 @@ class QueryEngine:
 
     One database, so the memory limit, the cache and the thread pool are the server's, not
     each thread's; a cursor per thread, so concurrent requests do not wait on each other.
+
+    It also keeps what serving queries learns and may reuse: the versions' sidecar indexes
+    (`indexes`, built in the background on the same database) and compiled SQL (`compiled`).
     """
 
     def __init__(self, settings: Any = None) -> None:
         self.settings = settings
         self._database = connect(settings)
+        # Version files never change, so DuckDB may keep their Parquet footers between queries
+        # (GLOBAL: for every cursor, not only this connection).
+        self._database.execute("SET GLOBAL parquet_metadata_cache = true")
         self._local = threading.local()
         self._lock = threading.Lock()
         self._connections: list[duckdb.DuckDBPyConnection] = []
+        self.indexes = VersionIndexes(self._cursor)
+        self.compiled = CompiledCache()
+        self._watchdog = _Watchdog()
+
+    def _cursor(self) -> duckdb.DuckDBPyConnection:
+        with self._lock:
+            return self._database.cursor()
 
     def _connection(self, spatial: bool) -> duckdb.DuckDBPyConnection:
         con = getattr(self._local, "con", None)
@@ -55,17 +72,7 @@ class QueryEngine:
     def run(self, compiled: CompiledQuery, timeout_seconds: float) -> QueryResult:
         """Run `compiled`; past `timeout_seconds` it is interrupted (QueryError, 408)."""
         con = self._connection(compiled.needs_spatial)
-        guard = threading.Lock()
-        running = [True]
-
-        def interrupt() -> None:
-            with guard:
-                if running[0]:
-                    con.interrupt()
-
-        timer = threading.Timer(timeout_seconds, interrupt)
-        timer.daemon = True
-        timer.start()
+        ticket = self._watchdog.arm(timeout_seconds, con)
         try:
             if compiled.bounds_sql is None:
                 rows = con.execute(compiled.sql).fetchall()
@@ -89,15 +96,60 @@ class QueryEngine:
                 EXECUTION_FAILED, f"The query could not be answered: {first}"
             ) from None
         finally:
-            with guard:
-                running[0] = False
-            timer.cancel()
+            self._watchdog.disarm(ticket)
         return QueryResult(list(compiled.fields), list(compiled.types), rows)
 
     def close(self) -> None:
         """Close every connection this engine opened (in any thread)."""
+        self.indexes.close()
+        self._watchdog.close()
         with self._lock:
             connections, self._connections = self._connections, []
         for con in connections:
             con.close()
         self._database.close()
+
+
+class _Watchdog:
+    """Interrupts queries that run past their time limit: one thread for all of them, since
+    starting a timer thread for every query costs more than a small query does."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._armed: dict[int, tuple[float, duckdb.DuckDBPyConnection]] = {}
+        self._tickets = itertools.count()
+        self._thread: threading.Thread | None = None
+        self._closed = False
+
+    def arm(self, seconds: float, con: duckdb.DuckDBPyConnection) -> int:
+        ticket = next(self._tickets)
+        with self._cond:
+            self._armed[ticket] = (time.monotonic() + seconds, con)
+            if self._thread is None and not self._closed:
+                self._thread = threading.Thread(
+                    target=self._watch, name="statedata-query-watchdog", daemon=True
+                )
+                self._thread.start()
+            self._cond.notify()
+        return ticket
+
+    def disarm(self, ticket: int) -> None:
+        # Under the lock, so an interrupt is never sent once the query is done.
+        with self._cond:
+            self._armed.pop(ticket, None)
+
+    def _watch(self) -> None:
+        with self._cond:
+            while not self._closed:
+                now = time.monotonic()
+                for ticket, (deadline, con) in list(self._armed.items()):
+                    if deadline <= now:
+                        del self._armed[ticket]
+                        con.interrupt()
+                nearest = min((d for d, _ in self._armed.values()), default=now + 60)
+                self._cond.wait(max(0.001, nearest - now))
+
+    def close(self) -> None:
+        with self._cond:
+            self._closed = True
+            self._cond.notify()

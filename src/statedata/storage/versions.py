@@ -11,6 +11,7 @@ import datetime as dt
 import hashlib
 import os
 import secrets
+import shutil
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -26,12 +27,14 @@ from statedata.catalog.models import Column, Dataset, Version, utcnow
 from statedata.errors import InvalidInput, PublishConflict, PublishError, StatedataError
 from statedata.installation import Installation
 from statedata.storage.duck import connect, ident
+from statedata.storage.indexes import is_sidecar, remove_sidecar, version_file_of
 from statedata.storage.source import TableSource
 from statedata.storage.types import data_type_of
 
 SYSTEM_COLUMNS = (":id", ":created_at", ":updated_at")
 DELETED = ":deleted"
 POSITION = "file_row_number"  # DuckDB's virtual column: a row's 0-based place in its Parquet file
+ROW_GROUP_ROWS = 16384
 
 
 class Mode(StrEnum):
@@ -351,8 +354,12 @@ def _write(
     deleted_filter = (
         f"NOT coalesce(CAST({ident(DELETED)} AS BOOLEAN), false)" if has_deleted else "true"
     )
-    # zstd at level 1 writes as fast as snappy (DuckDB's default) and 16% smaller.
-    copy_options = "(FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 1, ROW_GROUP_SIZE 122880)"
+    # zstd at level 1 writes as fast as snappy (DuckDB's default) and 16% smaller. Row groups
+    # of 16,384 rows: fetching a page of rows by position decodes one small group, not 122,880
+    # rows (DuckDB's default), and a scan is as fast.
+    copy_options = (
+        f"(FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 1, ROW_GROUP_SIZE {ROW_GROUP_ROWS})"
+    )
 
     if current is None or (mode is Mode.REPLACE and not keep_columns):
         if row_identifier and row_identifier not in names:
@@ -602,6 +609,7 @@ def apply_retention(installation: Installation, dataset_id: str) -> list[int]:
             path = version_path(installation, version)
             path.unlink(missing_ok=True)
             download_copy(path).unlink(missing_ok=True)
+            remove_sidecar(path)
             version.removed_at = dt.datetime.now(dt.UTC)
             removed.append(version.number)
     return removed
@@ -614,7 +622,8 @@ def sweep_orphans(
 
     A publish that died in staging, or between moving its file into place and committing,
     leaves a file no version points at. Only files older than `older_than` go, so a publish
-    running right now is never touched.
+    running right now is never touched. A sidecar index folder goes with its version file
+    (when that is gone or is no version's), and so does one whose build died half-way.
     """
     data_dir = installation.settings.data_dir
     cutoff = dt.datetime.now(dt.UTC).timestamp() - older_than.total_seconds()
@@ -623,6 +632,12 @@ def sweep_orphans(
     kept |= {download_copy(path) for path in kept}
     removed = []
     for path in data_dir.glob("*/*"):
+        if path.is_dir() and is_sidecar(path) and path.stat().st_mtime <= cutoff:
+            owner = version_file_of(path)
+            if owner not in kept or not owner.exists() or not path.name.endswith(".index"):
+                shutil.rmtree(path, ignore_errors=True)
+                removed.append(path)
+            continue
         if not path.is_file() or path in kept or path.stat().st_mtime > cutoff:
             continue
         if path.parent.name == "_staging" or path.suffix == ".parquet":
