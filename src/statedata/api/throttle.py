@@ -10,9 +10,9 @@ import hashlib
 import math
 import threading
 import time
-from collections.abc import Awaitable, Callable
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI, Request
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from statedata.api.errors import error_body
 from statedata.api.responses import JSON
@@ -61,21 +61,31 @@ def caller(request: Request) -> tuple[str, bool]:
     return "address:" + host, False
 
 
-def install(app: FastAPI, anonymous_per_minute: int, identified_per_minute: int) -> None:
-    buckets = TokenBuckets()
+class ThrottleMiddleware:
+    """Plain ASGI middleware (not `@app.middleware`, whose per-request task and streams cost
+    about as much as a small query does)."""
 
-    @app.middleware("http")
-    async def throttle(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
+    def __init__(self, app: ASGIApp, anonymous_per_minute: int, identified_per_minute: int):
+        self.app = app
+        self.anonymous_per_minute = anonymous_per_minute
+        self.identified_per_minute = identified_per_minute
+        self.buckets = TokenBuckets()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope)
         path = request.url.path
         if not path.startswith(THROTTLED_PREFIXES) or path.startswith(UNTHROTTLED):
-            return await call_next(request)
+            await self.app(scope, receive, send)
+            return
         key, identified = caller(request)
-        limit = identified_per_minute if identified else anonymous_per_minute
-        allowed, wait = buckets.allow(key, limit)
+        limit = self.identified_per_minute if identified else self.anonymous_per_minute
+        allowed, wait = self.buckets.allow(key, limit)
         if allowed:
-            return await call_next(request)
+            await self.app(scope, receive, send)
+            return
         seconds = max(1, math.ceil(wait))
         advice = (
             "" if identified else " Send an app token (the X-App-Token header) for a higher limit."
@@ -83,8 +93,17 @@ def install(app: FastAPI, anonymous_per_minute: int, identified_per_minute: int)
         message = (
             f"Too many requests: the limit is {limit} a minute. Try again in {seconds} s.{advice}"
         )
-        return JSON(
+        response = JSON(
             error_body("request.throttled", message, limit_per_minute=limit),
             status_code=429,
             headers={"Retry-After": str(seconds)},
         )
+        await response(scope, receive, send)
+
+
+def install(app: FastAPI, anonymous_per_minute: int, identified_per_minute: int) -> None:
+    app.add_middleware(
+        ThrottleMiddleware,
+        anonymous_per_minute=anonymous_per_minute,
+        identified_per_minute=identified_per_minute,
+    )

@@ -2,24 +2,41 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from statedata.metrics import UsageCounter
 
 DOWNLOAD_MARKERS = ("/rows.", "/files/")
 
 
-def install(app: FastAPI, counter: UsageCounter) -> None:
-    @app.middleware("http")
-    async def count_usage(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        response = await call_next(request)
-        dataset_id = request.scope.get("path_params", {}).get("dataset_id")
-        if dataset_id and response.status_code < 400:
-            route = getattr(request.scope.get("route"), "path", "")
+class UsageMiddleware:
+    """Plain ASGI middleware (not `@app.middleware`, whose per-request task and streams cost
+    about as much as a small query does). The router fills `path_params` and `route` into the
+    request's scope, so they are there once the app has answered."""
+
+    def __init__(self, app: ASGIApp, counter: UsageCounter) -> None:
+        self.app = app
+        self.counter = counter
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        status = [500]
+
+        async def send_status(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status[0] = message["status"]
+            await send(message)
+
+        await self.app(scope, receive, send_status)
+        dataset_id = scope.get("path_params", {}).get("dataset_id")
+        if dataset_id and status[0] < 400:
+            route = getattr(scope.get("route"), "path", "")
             kind = "download" if any(m in route for m in DOWNLOAD_MARKERS) else "api_call"
-            counter.record(dataset_id, kind)
-        return response
+            self.counter.record(dataset_id, kind)
+
+
+def install(app: FastAPI, counter: UsageCounter) -> None:
+    app.add_middleware(UsageMiddleware, counter=counter)
