@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import json
 import os
 import subprocess
@@ -53,6 +54,7 @@ DOT_OFFICER = Actor(
 ANALYST = Actor(name="ana.lyst", roles=frozenset({Role.ANALYST}))
 SENDER = "a" * 64
 TOMORROW = dt.date.today() + dt.timedelta(days=30)
+EXAMPLES = itertools.count()  # a fresh title for every generated example
 
 
 def idea(title: str = "Restaurant inspection results", **changes: object) -> NewSuggestion:
@@ -619,6 +621,18 @@ def test_counts_by_month_and_week_with_empty_periods(installation, agencies):
     assert weeks["per_day"] == round(2 / 14, 3)
 
 
+def test_counts_with_one_end_beyond_every_suggestion(installation, agencies):
+    make(installation)
+    today = dt.date.today()
+    with installation.catalog.session() as session:
+        before = sg.counts_over_time(session, "month", end=today - dt.timedelta(days=400))
+        after = sg.counts_over_time(session, "week", start=today + dt.timedelta(days=400))
+        empty_day = sg.counts_over_time(session, "week", today, today, agency="DOT")
+    assert before["total"] == 0 and len(before["periods"]) == 1 and before["per_day"] == 0
+    assert after["total"] == 0 and len(after["periods"]) == 1
+    assert empty_day["total"] == 0 and empty_day["start"] == empty_day["end"]
+
+
 # Properties ---------------------------------------------------------------------------------
 
 
@@ -722,3 +736,32 @@ def test_cli_lists_shows_moves_and_counts(installation, agencies):
     assert table.returncode == 0 and "Suggestions received: 1" in table.stdout
     missing = cli(installation, "show", "999")
     assert missing.returncode == 1 and "no suggestion 999" in missing.stderr
+
+
+@settings(
+    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(moves=st.lists(st.sampled_from((*sg.STATUSES, "shelved")), max_size=6))
+def test_any_sequence_of_moves_follows_the_workflow(installation, agencies, open_dataset, moves):
+    suggestion_id = make(installation, idea(title=f"Workflow example {next(EXAMPLES)}"))
+    expected, history = "received", ["received"]
+    for target in moves:
+        try:
+            move(
+                installation,
+                DPH_OFFICER,
+                suggestion_id,
+                status=target,
+                target_date=TOMORROW,
+                dataset_id=open_dataset,
+                decline_reason="We do not collect this data.",
+            )
+        except (Conflict, InvalidInput):
+            assert target not in sg.NEXT_STATUSES.get(expected, ())
+            continue
+        assert target in sg.NEXT_STATUSES[expected]
+        expected = target
+        history.append(target)
+    suggestion = read(installation, suggestion_id)
+    assert suggestion.status == expected
+    assert [e.status for e in suggestion.events] == history

@@ -719,6 +719,11 @@ def counts_over_time(
     today = today or utcnow().date()
     first = start or min((day for day, _ in days), default=today)
     last = end or max([today, *(day for day, _ in days)])
+    # Only one end given, past the other's default: the range is that one day's period.
+    if start is None:
+        first = min(first, last)
+    if end is None:
+        last = max(last, first)
     periods: dict[dt.date, dict[str, int]] = {}
     cursor = _period_start(first, period)
     while cursor <= last:
