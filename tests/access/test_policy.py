@@ -13,19 +13,21 @@ from statedata.catalog.models import Agency, Dataset
 AGENCIES = ["DPH", "DSS", "DOT"]
 
 datasets = st.builds(
-    lambda agency, classification, access, status, state: Dataset(
+    lambda agency, classification, access, status, state, listed: Dataset(
         id="abcd-2345",
         agency=Agency(code=agency, name=agency) if agency else None,
         classification=classification,
         access_level=access,
         status=status,
         publication_state=state,
+        metadata_public=listed,
     ),
     st.sampled_from([*AGENCIES, None]),
     st.sampled_from(["public", "protected", "personal", "private"]),
     st.sampled_from(["public", "restricted public", "non-public"]),
     st.sampled_from(["active", "deprecated", "archived"]),
     st.sampled_from(["published", "draft"]),
+    st.booleans(),
 )
 
 memberships = st.frozensets(
@@ -67,14 +69,21 @@ def test_outsiders_never_see_what_is_not_open(actor, dataset):
         and dataset.status != "archived"
     )
     assert can(actor, Action.READ_ROWS, dataset) == granted
-    assert can(actor, Action.READ_METADATA, dataset) == granted
+    listed = (
+        dataset.metadata_public
+        and dataset.publication_state == "published"
+        and dataset.status != "archived"
+    )
+    assert can(actor, Action.READ_METADATA, dataset) == (granted or listed)
 
 
 @given(actors, datasets)
 def test_drafts_are_for_the_agency_and_the_cdo_only(actor, dataset):
     if dataset.publication_state != "draft":
         return
-    assert can(actor, Action.READ_ROWS, dataset) == (actor.is_cdo or _staff(actor, dataset))
+    insider = actor.is_cdo or _staff(actor, dataset)
+    assert can(actor, Action.READ_ROWS, dataset) == insider
+    assert can(actor, Action.READ_METADATA, dataset) == insider
 
 
 @given(actors, datasets)

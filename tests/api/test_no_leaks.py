@@ -234,3 +234,26 @@ def test_the_walk_does_reach_the_rows_for_those_allowed(installation, live_serve
         count = client.get(f"/resource/{world['protected']}.json?$select=count(*)")
         assert str(SECRET_ROWS) in count.text
         assert DRAFT_TITLE in client.get(f"/api/v1/datasets/{world['draft']}").text
+
+
+def test_a_listed_non_public_dataset_shows_its_metadata_but_never_its_rows(
+    installation, live_server, world, dcat_validator
+):
+    with installation.catalog.session() as session:
+        session.get(Dataset, world["protected"]).metadata_public = True
+    with httpx.Client(base_url=live_server.url) as client:
+        catalog = client.get("/data.json").json()
+        dcat_validator.validate(catalog)
+        entry = next(d for d in catalog["dataset"] if d["title"] == SECRET_TITLE)
+        assert entry["accessLevel"] == "non-public"
+        assert "data sharing agreement" in entry["rights"]
+        assert "distribution" not in entry
+        assert client.get(f"/api/v1/datasets/{world['protected']}").status_code == 200
+        for path in (
+            f"/resource/{world['protected']}.json",
+            f"/resource/{world['protected']}/1.json",
+            f"/api/v1/datasets/{world['protected']}/rows.csv",
+        ):
+            answer = client.get(path)
+            assert answer.status_code == 403, path
+            assert SECRET_VALUE not in answer.text

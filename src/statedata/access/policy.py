@@ -6,7 +6,9 @@ Who may see what:
   level, an archived dataset, a draft): the owning agency's staff and the Chief Data Officer;
 - the rows of a non-public dataset, and its metadata: also the users named in an executed,
   unexpired sharing agreement that covers that dataset (`Actor.granted`, worked out when the
-  actor signs in or presents a key, by `access.grants`).
+  actor signs in or presents a key, by `access.grants`);
+- the metadata (never the rows) of a published non-public dataset the agency chose to list
+  (`metadata_public`): everyone.
 
 Changing a dataset is for the agency's staff: publishers publish, data officers also approve
 drafts and manage the dataset. An analyst has no agency role and changes nothing.
@@ -97,6 +99,16 @@ def is_open(dataset: Dataset) -> bool:
     )
 
 
+def is_listed(dataset: Dataset) -> bool:
+    """Not open data, but its metadata may be shown to all (as DCAT-US inventories list
+    non-public datasets with their `rights`); its rows stay protected."""
+    return (
+        bool(dataset.metadata_public)
+        and dataset.status != Status.ARCHIVED.value
+        and (dataset.publication_state or PUBLISHED) == PUBLISHED
+    )
+
+
 def _agency_code(dataset: Dataset) -> str | None:
     return dataset.agency.code if dataset.agency is not None else None
 
@@ -116,7 +128,9 @@ def can(actor: Actor, action: Action | str, dataset: Dataset) -> bool:
         return True
     agency = _agency_code(dataset)
     if action in (Action.READ_METADATA, Action.READ_ROWS):
-        return is_open(dataset) or actor.has_role_in(agency) or _granted(actor, dataset)
+        if is_open(dataset) or actor.has_role_in(agency) or _granted(actor, dataset):
+            return True
+        return action is Action.READ_METADATA and is_listed(dataset)
     if action is Action.PUBLISH:
         return actor.has_role_in(agency)
     return actor.has_role_in(agency, Role.DATA_OFFICER)

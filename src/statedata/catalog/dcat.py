@@ -66,8 +66,9 @@ def dataset_entry(dataset: Dataset, settings: Settings) -> dict:
     license_url = _license_url(dataset.license)
     if license_url:
         entry["license"] = license_url
-    if dataset.access_level != "public" and dataset.rights:
-        entry["rights"] = dataset.rights
+    if dataset.access_level != "public":
+        # DCAT-US asks non-public entries to say how access is restricted.
+        entry["rights"] = (dataset.rights or _default_rights(dataset, settings))[:255]
     periodicity = accrual_periodicity(dataset.update_frequency)
     if periodicity:
         entry["accrualPeriodicity"] = periodicity
@@ -81,13 +82,23 @@ def dataset_entry(dataset: Dataset, settings: Settings) -> dict:
     references = [d["url"] for d in dataset.related_documents if d.get("url")]
     if references:
         entry["references"] = sorted(set(references))
-    distributions = _distributions(dataset, base)
+    # Only open data lists where its rows are; a listed non-public dataset shows metadata only.
+    rows_are_open = dataset.classification == "public" and dataset.access_level == "public"
+    distributions = _distributions(dataset, base) if rows_are_open else []
     if distributions:
         entry["distribution"] = distributions
     if dataset.columns:
         entry["describedBy"] = f"{base}/api/v1/datasets/{dataset.id}"
         entry["describedByType"] = "application/json"
     return entry
+
+
+def _default_rights(dataset: Dataset, settings: Settings) -> str:
+    holder = dataset.agency.name if dataset.agency else settings.publisher_name
+    return (
+        f"Not open data: this is {dataset.classification} data, shared only under a data "
+        f"sharing agreement with {holder}."
+    )
 
 
 def _distributions(dataset: Dataset, base: str) -> list[dict]:

@@ -126,6 +126,7 @@ def dataset_document(session: Session, dataset: Dataset, base_url: str = "") -> 
         "row_identifier": dataset.row_identifier,
         "status_reason": dataset.status_reason,
         "replaced_by": dataset.replaced_by,
+        "metadata_public": dataset.metadata_public,
         "data_owner": dataset.data_owner,
         "data_steward": dataset.data_steward,
         "data_custodian": dataset.data_custodian,

@@ -58,6 +58,7 @@ class DatasetMetadata(BaseModel):
     processing_notes: str | None = None
     row_identifier: str | None = None
     status: Status | None = None
+    metadata_public: bool | None = None
     data_owner: str | None = Field(default=None, max_length=200)
     data_steward: str | None = Field(default=None, max_length=200)
     data_custodian: str | None = Field(default=None, max_length=200)

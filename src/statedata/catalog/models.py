@@ -11,6 +11,7 @@ import datetime as dt
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     Date,
     DateTime,
     ForeignKey,
@@ -76,6 +77,9 @@ class Dataset(Base):
     publication_state: Mapped[str] = mapped_column(String(20), default="published", index=True)
     approved_by: Mapped[str | None] = mapped_column(String(100))
     approved_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    # Whether a dataset that is not open data may still be listed (metadata only, as DCAT-US
+    # inventories list non-public data with their `rights`); its rows stay protected.
+    metadata_public: Mapped[bool] = mapped_column(Boolean, default=False)
     # The plan's three duties for every dataset: who owns, who stewards, who keeps it.
     data_owner: Mapped[str | None] = mapped_column(String(200))
     data_steward: Mapped[str | None] = mapped_column(String(200))
@@ -262,6 +266,22 @@ class WebSession(Base):
     last_seen_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     ended_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+    user: Mapped[User] = relationship()
+
+
+class AppToken(Base):
+    """A registered Socrata-style app token: it names a client (it is not a secret), and
+    calls that send it get the higher throttle limit."""
+
+    __tablename__ = "app_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token: Mapped[str] = mapped_column(String(40), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
 
     user: Mapped[User] = relationship()
 
