@@ -218,6 +218,10 @@ def test_sender_hash_is_keyed_and_hides_the_address(tmp_path):
 def test_an_existing_secret_file_is_reused(tmp_path):
     (tmp_path / "secret.key").write_text("an-existing-installation-secret-0123456789\n")
     assert sg.installation_secret(tmp_path) == b"an-existing-installation-secret-0123456789"
+    (tmp_path / "short" / "secret.key").parent.mkdir()
+    (tmp_path / "short" / "secret.key").write_text("abc")
+    with pytest.raises(RuntimeError, match="too short"):
+        sg.installation_secret(tmp_path / "short")
 
 
 # Reading ------------------------------------------------------------------------------------

@@ -111,11 +111,17 @@ def installation_secret(home: Path) -> bytes:
                 os.link(draft, path)
             except FileExistsError:
                 pass
+            except OSError:
+                # A file system without hard links: a rename, which a rival could only
+                # overwrite within the same instant, before either used its key.
+                if not path.exists():
+                    os.replace(draft, path)
             finally:
-                draft.unlink()
+                draft.unlink(missing_ok=True)
         key = path.read_bytes().strip()
         if len(key) < 16:
-            raise InvalidInput(f"The installation secret {path} is too short; delete it.")
+            # The installation's fault, not the caller's: an error on our side.
+            raise RuntimeError(f"The installation secret {path} is too short; delete it.")
         _secrets[path] = key
         return key
 
