@@ -128,6 +128,7 @@ def _path_values(world: dict, dataset_id: str) -> dict[str, list[str]]:
         "suggestion_id": ["1"],
         "request_id": ["1"],
         "key": ["1"],
+        "token": ["not-a-token"],
         "agreement_id": ["1"],
         "authority_id": ["1"],
         "notice_id": ["1"],

@@ -8,11 +8,11 @@ from urllib.parse import urlsplit
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
 
-from statedata.access import Actor, Role, accounts, passwords
+from statedata.access import Actor, Role, accounts, app_tokens, passwords
 from statedata.access import sessions as web_sessions
 from statedata.access.passwords import SignInLimiter
 from statedata.api import deps
-from statedata.catalog.models import ApiKey, User
+from statedata.catalog.models import ApiKey, AppToken, User
 from statedata.errors import AuthenticationFailed, Forbidden, InvalidInput
 
 router = APIRouter(prefix="/api/v1", tags=["accounts"])
@@ -253,3 +253,39 @@ def disable_user(name: str, session: deps.SessionDep, actor: deps.UserDep) -> di
     if not actor.is_cdo:
         raise Forbidden("Only the CDO may disable a user.")
     return user_document(accounts.disable_user(session, name, actor=actor.name or ""))
+
+
+class NewAppToken(BaseModel):
+    model_config = {"extra": "forbid"}
+    name: str = Field(min_length=1, max_length=200, description="The app the token is for")
+
+
+def app_token_document(token: AppToken) -> dict:
+    return {
+        "token": token.token,
+        "name": token.name,
+        "created_at": token.created_at,
+        "revoked_at": token.revoked_at,
+    }
+
+
+@router.get("/me/app-tokens", summary="Your registered app tokens")
+def my_app_tokens(session: deps.SessionDep, actor: deps.UserDep) -> dict:
+    tokens = app_tokens.list_for(session, actor.name or "")
+    return {"results": [app_token_document(t) for t in tokens]}
+
+
+@router.post(
+    "/me/app-tokens",
+    status_code=201,
+    summary="Register an app token: send it as X-App-Token for the higher rate limit",
+)
+def create_my_app_token(new: NewAppToken, session: deps.SessionDep, actor: deps.UserDep) -> dict:
+    token = app_tokens.create(session, actor.name or "", new.name, actor=actor.name or "")
+    return app_token_document(token)
+
+
+@router.delete("/me/app-tokens/{token}", summary="Revoke one of your app tokens")
+def revoke_my_app_token(token: str, session: deps.SessionDep, actor: deps.UserDep) -> dict:
+    revoked = app_tokens.revoke(session, actor.name or "", token, actor=actor.name or "")
+    return app_token_document(revoked)
