@@ -86,6 +86,11 @@ class Settings(BaseModel):
         description="Contact named in data.json for datasets that name none.",
     )
     contact_email: str = Field(default="opendata@example.gov", description="Email of that contact.")
+    max_request_bytes: int = Field(
+        default=1_000_000,
+        ge=1024,
+        description="Largest body a form or JSON call may send (SODA writes have their own).",
+    )
     session_hours: float = Field(
         default=12.0, gt=0, description="Longest a web sign-in lasts before signing in again."
     )
@@ -144,6 +149,7 @@ ENV_NAMES = {
     "publisher_name": "STATEDATA_PUBLISHER_NAME",
     "contact_name": "STATEDATA_CONTACT_NAME",
     "contact_email": "STATEDATA_CONTACT_EMAIL",
+    "max_request_bytes": "STATEDATA_MAX_REQUEST_BYTES",
     "session_hours": "STATEDATA_SESSION_HOURS",
     "session_idle_minutes": "STATEDATA_SESSION_IDLE_MINUTES",
     "cookie_secure": "STATEDATA_COOKIE_SECURE",
