@@ -582,3 +582,45 @@ def test_expired_agreements_are_in_the_report(installation, world):
 def test_the_report_for_another_agency_is_refused(installation, world):
     with installation.catalog.session() as session, pytest.raises(Forbidden):
         agreements.destruction_outstanding(session, actor(installation, "dph.officer"), "DOL")
+
+
+# The command line --------------------------------------------------------------------------------
+
+
+def test_the_cli_drafts_signs_renders_and_warns(installation, world, tmp_path):
+    import json
+
+    from typer.testing import CliRunner
+
+    from statedata.cli import app
+
+    home = str(installation.settings.home)
+    # The CLI opens the installation by its home and, on PostgreSQL, by the same URL.
+    env = {"STATEDATA_DATABASE_URL": installation.settings.database_url or ""}
+    draft = draft_in(world, expiry_date=TODAY + dt.timedelta(days=20)).model_dump(mode="json")
+    path = tmp_path / "agreement.json"
+    path.write_text(json.dumps(draft), encoding="utf-8")
+    runner = CliRunner()
+
+    def cli(*args: str) -> str:
+        result = runner.invoke(app, [*args, "--home", home], env=env)
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    assert "Drafted AGR-" in cli("agreements", "create", str(path), "--as", "dph.officer")
+    cli("agreements", "send", "1", "--as", "dph.officer")
+    cli("agreements", "sign", "1", "--party", "1", "--as", "dph.officer")
+    cli("agreements", "sign", "1", "--party", "2", "--as", "dol.officer")
+    refused = runner.invoke(
+        app, ["agreements", "sign", "1", "--party", "3", "--home", home], env=env
+    )
+    assert refused.exit_code == 1 and "signed_by" in refused.output
+    assert "executed" in cli("agreements", "sign", "1", "--party", "3", "--signed-by", "Pat")
+    shown = json.loads(cli("agreements", "show", "1"))
+    assert shown["status"] == "executed" and shown["parties"][2]["signed_by"] == "Pat"
+    target = tmp_path / "agreement.pdf"
+    cli("agreements", "render", "1", "--format", "pdf", "--output", str(target))
+    assert target.read_bytes().startswith(b"%PDF-")
+    assert "30-day warnings: 1" in cli("agreements", "warn-expiring")
+    assert "30-day warnings: 0" in cli("agreements", "warn-expiring")
+    assert "1 to C.G.S. § 4-67p" in cli("authorities", "link", "C.G.S. § 4-67p", world.public)
