@@ -10,6 +10,7 @@ from fastapi.responses import RedirectResponse
 
 import statedata
 from statedata.api import (
+    accounts,
     agreements,
     authorities,
     catalog,
@@ -18,6 +19,7 @@ from statedata.api import (
     downloads,
     errors,
     health,
+    limits,
     notices,
     soda,
     soda3,
@@ -62,8 +64,10 @@ def create_app(installation: Installation, usage_flush_seconds: float = 10.0) ->
     usage.install(app, counter)
     settings = installation.settings
     throttle.install(app, settings.throttle_per_minute, settings.throttle_per_minute_with_token)
+    limits.install(app, settings.max_request_bytes, settings.soda_max_write_bytes)
     for module in (
         health,
+        accounts,
         catalog,
         downloads,
         datajson,

@@ -445,6 +445,8 @@ def demo(
 
 
 # Each part's command group lives in a module beside this one; importing it adds the group.
+from statedata.cli import accounts as _accounts  # noqa: E402, F401
 from statedata.cli import agreements as _agreements  # noqa: E402, F401
 from statedata.cli import data_requests as _data_requests  # noqa: E402, F401
+from statedata.cli import drafts as _drafts  # noqa: E402, F401
 from statedata.cli import suggestions as _suggestions  # noqa: E402, F401
