@@ -44,4 +44,4 @@ clean:
 	rm -rf $(VENV) $(HOME_DIR) .pytest_cache .ruff_cache
 
 docs: setup
-	$(BIN)/typer statedata.cli utils docs --name statedata --title "The statedata command line" --output docs/cli.md
+	$(BIN)/typer statedata.cli.main utils docs --name statedata --title "The statedata command line" --output docs/cli.md

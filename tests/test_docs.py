@@ -24,7 +24,7 @@ def test_cli_reference_is_current(tmp_path):
     subprocess.run(
         [
             str(typer),
-            "statedata.cli",
+            "statedata.cli.main",
             "utils",
             "docs",
             "--name",
