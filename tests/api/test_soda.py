@@ -217,3 +217,35 @@ def test_geojson_and_within_box(http, installation, agency, write_file):
     assert as_csv.text.splitlines() == ["name,geometry", "Boston,POINT (-71.06 42.36)"]
     as_json = http.get(f"/resource/{dataset_id}.json", params={"name": "Boston"}).json()
     assert as_json[0]["geometry"] == {"type": "Point", "coordinates": [-71.06, 42.36]}
+
+
+INDEXED = [
+    {"$where": "county='Hartford'", "$limit": "7", "$offset": "150"},
+    {"$where": "county='Hartford' AND town='Avon'", "$order": ":id", "$offset": "20"},
+    {"$q": "new haven", "$limit": "5", "$offset": "250"},
+    {"$q": "AVON", "$limit": "3"},
+    {"$limit": "4", "$offset": "1497"},
+    {"$where": "county='Nowhere'"},
+]
+
+
+def test_answers_are_the_same_once_the_version_is_indexed(live_server, http, installation, towns):
+    from statedata.storage.indexes import sidecar_path
+    from statedata.storage.versions import version_path
+
+    def ask() -> list:
+        return [http.get(f"/resource/{towns}.json", params=p).json() for p in INDEXED]
+
+    before = ask()
+    engine = live_server.server.config.app.state.query_engine
+    assert engine.indexes.wait(60)
+    with installation.catalog.session() as session:
+        version = service.get_dataset(session, towns).current_version
+        assert sidecar_path(version_path(installation, version)).is_dir()
+    assert ask() == before
+    assert [len(rows) for rows in before] == [7, 280, 5, 3, 3, 0]
+    again = http.get(f"/resource/{towns}.json", params={"$where": "county='Hartford'"})
+    assert again.status_code == 200
+    for offset in ("-1", "ten"):
+        bad = http.get(f"/resource/{towns}.json", params={"$q": "avon", "$offset": offset})
+        assert bad.status_code == 400 and bad.json()["code"] == "query.compiler.malformed"

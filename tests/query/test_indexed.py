@@ -146,3 +146,29 @@ def test_random_indexed_queries_agree(eng, indexed, kind, side, words, order, li
         params["$order"] = order
     plain, fast, _ = _both(eng, indexed, params)
     assert fast == plain
+
+
+@pytest.mark.parametrize("offset", [0, 1, 333, 2999, 5000])
+def test_an_indexed_page_moves_to_another_offset_without_compiling(eng, indexed, offset):
+    table_sql, columns, index = indexed
+    params = {"$where": "kind='Grant'", "$q": "alpha", "$limit": "9"}
+    template = compile_query(
+        parse_request(params, columns), table_sql, rows_in_id_order=True, index=index
+    )
+    assert template.page is not None
+    moved = template.at_offset(offset)
+    direct = compile_query(
+        parse_request({**params, "$offset": str(offset)}, columns),
+        table_sql,
+        rows_in_id_order=True,
+        index=index,
+    )
+    assert moved.sql == direct.sql
+    assert eng.run(moved, 30).rows == eng.run(direct, 30).rows
+
+
+def test_only_an_indexed_page_moves(indexed):
+    table_sql, columns, _ = indexed
+    compiled = compile_query(parse_request({}, columns), table_sql, rows_in_id_order=True)
+    with pytest.raises(ValueError):
+        compiled.at_offset(10)

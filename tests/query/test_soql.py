@@ -400,3 +400,13 @@ def test_geometry_functions_mark_spatial(columns):
         {"$where": "within_circle(location, 41.2, -73.2, 5000)", "$select": "town"}, columns
     )
     assert query.needs_spatial
+
+
+def test_parse_offset_checks_as_parse_request_does():
+    from statedata.query.request import parse_offset
+
+    assert parse_offset(None) == 0 and parse_offset(" 12 ") == 12
+    for bad in ("-5", "ten", str(2**60)):
+        with pytest.raises(QueryError) as caught:
+            parse_offset(bad)
+        assert caught.value.code == "query.compiler.malformed"

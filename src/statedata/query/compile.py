@@ -4,6 +4,7 @@ become exp.Literal and names exp.Identifier (quoted). Running the SQL is engine.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import re
 from dataclasses import dataclass
@@ -50,6 +51,39 @@ class CompiledQuery:
     # For a deep page in :id order: SQL giving the page's first and last :id, which `sql`
     # then takes as $lo and $hi (see _late_page).
     bounds_sql: str | None = None
+    # For a page an index answers: how to make the SQL of the same query at another offset.
+    page: IndexedPage | None = None
+
+    def at_offset(self, offset: int) -> CompiledQuery:
+        """The same query at `offset`, without compiling again (only for an indexed page)."""
+        if self.page is None:
+            raise ValueError("only an indexed page moves to another offset")
+        return dataclasses.replace(self, sql=self.page.sql(offset))
+
+
+@dataclass(frozen=True)
+class IndexedPage:
+    """A page of the rows an index named (`rows`, or every row), `limit` rows from an offset;
+    `outer_sql` reads them from the CTE the page's positions make."""
+
+    outer_sql: str
+    index: VersionIndex
+    rows: object  # np.ndarray of positions, or ALL_ROWS
+    limit: int
+
+    def sql(self, offset: int) -> str:
+        positions = None
+        if self.rows is ALL_ROWS:
+            low, high = offset, min(offset + self.limit, self.index.row_count) - 1
+        else:
+            page = self.rows[offset : offset + self.limit]  # type: ignore[index]
+            if len(page):
+                low, high = int(page[0]), int(page[-1])
+                positions = page if high - low >= SPARSE_SPAN else None
+            else:
+                low, high = 0, -1
+        rows_sql = self.index.rows_at_sql(low, high, positions)
+        return f'WITH "{INDEX_SOURCE}" AS ({rows_sql}) {self.outer_sql}'
 
 
 def column(name: str) -> exp.Column:
@@ -334,16 +368,6 @@ def _indexed_page(
         conditions.append(exp.paren(compiler.search(query.search, whole_words=False)))
     if conditions:
         select = select.where(exp.and_(*conditions), copy=False)
-    positions = None
-    if rows is ALL_ROWS:
-        low, high = query.offset, min(query.offset + query.limit, index.row_count) - 1
-    else:
-        page = rows[query.offset : query.offset + query.limit]  # type: ignore[index]
-        if len(page):
-            low, high = int(page[0]), int(page[-1])
-            positions = page if high - low >= SPARSE_SPAN else None
-        else:
-            low, high = 0, -1
     table = exp.Table(
         this=exp.to_identifier(INDEX_SOURCE, quoted=True),
         alias=exp.TableAlias(this=exp.to_identifier(SOURCE)),
@@ -351,8 +375,8 @@ def _indexed_page(
     # No ORDER BY: the rows come in file order, which is :id order (as in the streaming path),
     # and a sort would cost more than the rest of a small page.
     select = select.from_(table, copy=False).limit(query.limit, copy=False)
-    rows_sql = index.rows_at_sql(low, high, positions)
-    compiled.sql = f'WITH "{INDEX_SOURCE}" AS ({rows_sql}) {select.sql(dialect="duckdb")}'
+    compiled.page = IndexedPage(select.sql(dialect="duckdb"), index, rows, query.limit)
+    compiled.sql = compiled.page.sql(query.offset)
     return compiled
 
 

@@ -106,6 +106,11 @@ def _from_statement(query: t.SoqlQuery, params: Mapping[str, str], texts: dict) 
             texts[f"${key}"] = parts[key]
 
 
+def parse_offset(text: str | None) -> int:
+    """`$offset` checked as parse_request checks it (0 when not given)."""
+    return _count("$offset", text, 0)
+
+
 def _count(name: str, text: str | None, default: int) -> int:
     if text is None or not text.strip():
         return default
