@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -38,6 +39,7 @@ from statedata.query import (
     compile_query,
     parse_request,
 )
+from statedata.query.request import parse_offset
 from statedata.storage import Mode, publish
 from statedata.storage.versions import version_path, version_rows_sql
 
@@ -108,27 +110,41 @@ def _answer(
         version_path(installation, version), table_sql, version.schema, text_columns
     )
 
-    def compile_now() -> CompiledQuery:
-        query = parse_request(
-            params,
-            columns,
-            default_limit=settings.soda_default_limit,
-            max_limit=settings.soda_max_limit,
-            include_system=include_system,
-        )
-        return compile_query(query, table_sql, geometry_as, rows_in_id_order=True, index=index)
+    def compile_now(these: dict[str, str]) -> Callable[[], CompiledQuery]:
+        def compile_these() -> CompiledQuery:
+            query = parse_request(
+                these,
+                columns,
+                default_limit=settings.soda_default_limit,
+                max_limit=settings.soda_max_limit,
+                include_system=include_system,
+            )
+            return compile_query(query, table_sql, geometry_as, rows_in_id_order=True, index=index)
 
-    key = (
-        version.id,
-        table_sql,
-        geometry_as,
-        include_system,
-        settings.soda_default_limit,
-        settings.soda_max_limit,
-        index is not None,
-        tuple(sorted(params.items())),
-    )
-    compiled = engine.compiled.get(key, compile_now)
+        return compile_these
+
+    def key(these: dict[str, str]) -> tuple:
+        return (
+            version.id,
+            table_sql,
+            geometry_as,
+            include_system,
+            settings.soda_default_limit,
+            settings.soda_max_limit,
+            index is not None,
+            tuple(sorted(these.items())),
+        )
+
+    compiled = None
+    if index is not None and "$query" not in params:
+        # A page the index answers is the same SQL at every offset but for the rows it
+        # names: compile it once without $offset, then move it to the offset asked.
+        base = {k: v for k, v in params.items() if k != "$offset"}
+        template = engine.compiled.get(key(base), compile_now(base))
+        if template.page is not None:
+            compiled = template.at_offset(parse_offset(params.get("$offset")))
+    if compiled is None:
+        compiled = engine.compiled.get(key(params), compile_now(params))
     result = engine.run(compiled, settings.query_timeout_seconds)
     headers["X-SODA2-Fields"] = orjson.dumps(result.fields).decode()
     headers["X-SODA2-Types"] = orjson.dumps(result.types).decode()
