@@ -9,6 +9,7 @@ to PATH_VALUES (and so considered) before it can land.
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import itertools
 import re
 
@@ -44,6 +45,7 @@ MARKERS = [
     f"{DRAFT_ROWS:,}",
     "Zyxwv",
     "Wqpz",
+    "zyxwv-contact@example.org",
 ]
 
 # Query parameters sent to every route, so a search, filter or error message has every chance
@@ -112,8 +114,109 @@ def world(installation, write_file):
     return {"protected": protected, "draft": draft, "public": public, "keys": keys}
 
 
+@pytest.fixture
+def governance(installation, live_server, world):
+    """An executed agreement, a data request and a suggestion that concern the protected
+    dataset, made over the API by the CDO and the agency's data officer; and the notices
+    they send to the agency."""
+    with installation.catalog.session() as session:
+        for name, role, agency in [
+            ("chief", "cdo", None),
+            ("own.officer", "data_officer", "OWN"),
+            ("granted.analyst", "analyst", None),
+        ]:
+            add_user(session, name, role, agency)
+            key, secret = create_key(session, name)
+            world["keys"][name] = f"{key.key_id}:{secret}"
+    protected = world["protected"]
+
+    def as_(who: str) -> httpx.Client:
+        return httpx.Client(base_url=live_server.url, headers=_auth(world["keys"][who]))
+
+    today = dt.date.today()
+    with as_("own.officer") as officer, as_("chief") as chief, as_("granted.analyst") as analyst:
+        authority = chief.post(
+            "/api/v1/authorities",
+            json={
+                "citation": "C.G.S. § 4-67p",
+                "title": "State data plan",
+                "kind": "state statute",
+            },
+        )
+        assert authority.status_code == 201, authority.text
+        made = officer.post(
+            "/api/v1/agreements",
+            json={
+                "kind": "data_use_agreement",
+                "title": "Zyxwv caseload study",
+                "parties": [
+                    {"agency": "OWN", "role": "provider"},
+                    {"organisation": "Zyxwv University", "role": "recipient"},
+                ],
+                "datasets": [protected],
+                "purposes": ["Study the Zyxwv caseload"],
+                "users": ["granted.analyst"],
+                "authorities": ["C.G.S. § 4-67p"],
+                "effective_date": str(today - dt.timedelta(days=1)),
+                "expiry_date": str(today + dt.timedelta(days=365)),
+            },
+        )
+        assert made.status_code == 201, made.text
+        agreement = made.json()
+        assert officer.post(f"/api/v1/agreements/{agreement['id']}/send").status_code == 200
+        for party in agreement["parties"]:
+            signer = officer if party["agency"] == "OWN" else chief
+            signed = signer.post(
+                f"/api/v1/agreements/{agreement['id']}/sign",
+                json={"party_id": party["id"], "signed_by": "Dana Signer"},
+            )
+            assert signed.status_code == 200, signed.text
+        request = analyst.post(
+            "/api/v1/data-requests",
+            json={
+                "organisation": "Zyxwv University",
+                "title": "Zyxwv caseload by town",
+                "purpose": "Zyxwv study",
+                "planned_use": "A paper",
+                "who_has_access": "Two researchers",
+                "data_elements": [
+                    {"dataset_id": protected, "elements": [SECRET_COLUMN], "level": "aggregate"}
+                ],
+                "retention_period": "Two years",
+                "destruction_method": "Secure deletion",
+                "agencies": ["OWN"],
+                "legal_basis": "C.G.S. § 4-67p",
+            },
+        )
+        assert request.status_code == 201, request.text
+        submitted = analyst.post(
+            f"/api/v1/data-requests/{request.json()['id']}/stage", json={"to": "submitted"}
+        )
+        assert submitted.status_code == 200, submitted.text
+        suggestion = httpx.post(
+            f"{live_server.url}/api/v1/suggestions",
+            json={
+                "title": "Town caseload counts",
+                "description": "Counts of cases by town and month, for planning services.",
+                "reason": "To plan where services go each year.",
+                "contact_email": "zyxwv-contact@example.org",
+                "agency": "OWN",
+            },
+        )
+        assert suggestion.status_code == 201, suggestion.text
+        notices = officer.get("/api/v1/notices").json()["results"]
+    assert notices, "the agreement's steps should have told the agency"
+    return {
+        "agreement_id": str(agreement["id"]),
+        "request_id": str(request.json()["id"]),
+        "suggestion_id": str(suggestion.json()["id"]),
+        "notice_id": str(notices[0]["id"]),
+    }
+
+
 def _path_values(world: dict, dataset_id: str) -> dict[str, list[str]]:
     """A value for every path parameter name of every route."""
+    made = world.get("governance", {})
     return {
         "dataset_id": [dataset_id],
         "fmt": ["json", "csv", "geojson", "parquet"],
@@ -127,7 +230,7 @@ def _path_values(world: dict, dataset_id: str) -> dict[str, list[str]]:
         "draft_id": ["1"],
         "suggestion_id": ["1"],
         "request_id": ["1"],
-        "key": ["1"],
+        "key": [made.get("request_id", "1")],
         "token": ["not-a-token"],
         "agreement_id": ["1"],
         "authority_id": ["1"],
@@ -189,9 +292,12 @@ def _leaks(response: httpx.Response) -> list[str]:
 
 
 @pytest.mark.parametrize("who", ["anonymous", "anyone.analyst", "other.publisher", "other.officer"])
-def test_no_route_leaks_a_protected_dataset_or_a_draft(installation, live_server, world, who):
+def test_no_route_leaks_a_protected_dataset_or_a_draft(
+    installation, live_server, world, governance, who
+):
     from statedata.api.app import create_app
 
+    world["governance"] = governance
     app = create_app(installation)
     key = None if who == "anonymous" else world["keys"][who]
     leaks = []
