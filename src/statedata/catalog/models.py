@@ -77,6 +77,13 @@ class Dataset(Base):
     publication_state: Mapped[str] = mapped_column(String(20), default="published", index=True)
     approved_by: Mapped[str | None] = mapped_column(String(100))
     approved_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    # Retirement, as the open data handbook describes it: a notice for a while, then out of
+    # public lists (still reachable by id, pointing at `replaced_by`).
+    retirement_reason: Mapped[str | None] = mapped_column(String(40))
+    retirement_noticed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    retire_after: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    retired_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    archive_url: Mapped[str | None] = mapped_column(String(1000))
     # Whether a dataset that is not open data may still be listed (metadata only, as DCAT-US
     # inventories list non-public data with their `rights`); its rows stay protected.
     metadata_public: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -319,5 +326,6 @@ class ApiKey(Base):
     user: Mapped[User] = relationship()
 
 
-# The governance tables (suggestions, data requests, agreements) share this metadata.
+# The governance and feed tables share this metadata.
+from statedata.catalog import feeds as _feeds  # noqa: E402, F401
 from statedata.catalog import sharing as _sharing  # noqa: E402, F401
