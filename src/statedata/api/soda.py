@@ -49,7 +49,8 @@ router = APIRouter(tags=["soda"])
 NOT_QUERY = {"$$app_token"}
 
 
-def engine(request: Request) -> QueryEngine:
+async def engine(request: Request) -> QueryEngine:
+    # async: FastAPI would run a plain function in the thread pool, a hop for nothing.
     return request.app.state.query_engine
 
 
