@@ -114,6 +114,31 @@ class Settings(BaseModel):
     suggestions_per_hour: int = Field(
         default=5, ge=1, description="Dataset suggestions one sender may make in an hour."
     )
+    feed_timezone: str = Field(
+        default="America/New_York",
+        description="Time zone in which feed schedules (cron) are read.",
+    )
+    feed_timeout_seconds: float = Field(
+        default=120.0, gt=0, description="Longest a feed's source may take to answer."
+    )
+    feed_max_attempts: int = Field(
+        default=4, ge=1, description="Tries of one scheduled feed run before waiting for the next."
+    )
+    feed_retry_minutes: float = Field(
+        default=5.0, gt=0, description="Wait before a failed feed's first retry; doubled each time."
+    )
+    smtp_host: str | None = Field(
+        default=None, description="SMTP server for email notices; no email is sent when unset."
+    )
+    smtp_port: int = Field(default=25, ge=1, le=65535, description="Port of the SMTP server.")
+    smtp_from: str = Field(
+        default="opendata@example.gov", description="Sender address of email notices."
+    )
+    smtp_starttls: bool = Field(
+        default=False, description="Upgrade the SMTP connection with STARTTLS before sending."
+    )
+    smtp_username: str | None = Field(default=None, description="SMTP user name, if needed.")
+    smtp_password: str | None = Field(default=None, description="SMTP password, if needed.")
 
     @property
     def catalog_url(self) -> str:
@@ -156,6 +181,16 @@ ENV_NAMES = {
     "sign_in_attempts": "STATEDATA_SIGN_IN_ATTEMPTS",
     "drafts_need_approval": "STATEDATA_DRAFTS_NEED_APPROVAL",
     "suggestions_per_hour": "STATEDATA_SUGGESTIONS_PER_HOUR",
+    "feed_timezone": "STATEDATA_FEED_TIMEZONE",
+    "feed_timeout_seconds": "STATEDATA_FEED_TIMEOUT_SECONDS",
+    "feed_max_attempts": "STATEDATA_FEED_MAX_ATTEMPTS",
+    "feed_retry_minutes": "STATEDATA_FEED_RETRY_MINUTES",
+    "smtp_host": "STATEDATA_SMTP_HOST",
+    "smtp_port": "STATEDATA_SMTP_PORT",
+    "smtp_from": "STATEDATA_SMTP_FROM",
+    "smtp_starttls": "STATEDATA_SMTP_STARTTLS",
+    "smtp_username": "STATEDATA_SMTP_USERNAME",
+    "smtp_password": "STATEDATA_SMTP_PASSWORD",
 }
 
 

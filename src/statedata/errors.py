@@ -142,6 +142,17 @@ class SpamSuspected(InvalidInput):
     code = "submission.spam"
 
 
+class FeedNotFound(NotFound):
+    code = "feed.missing"
+
+
+class FeedSourceError(StatedataError):
+    """A feed's source could not be read: down, too slow, the wrong format, or changed."""
+
+    code = "feed.source"
+    status = 422
+
+
 # Errors of later parts go above this line, each with its own code.
 
 
