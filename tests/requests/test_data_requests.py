@@ -9,6 +9,7 @@ import os
 import secrets
 import subprocess
 import sys
+import threading
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -556,3 +557,26 @@ def test_the_cli_acts_as_a_named_user(sqlite_installation, tmp_path):
     metrics = json.loads(run_cli(home, "requests", "metrics", "--as-of", "2030-01-01").stdout)
     assert metrics["as_of"] == "2030-01-01"
     assert run_cli(home, "requests", "metrics", "--as-of", "soon").returncode == 1
+
+
+def test_two_officers_moving_at_once_cannot_both_land(installation, submitted):
+    outcomes: list[str] = []
+    start = threading.Barrier(2)
+
+    def move_as(who: str) -> None:
+        start.wait()
+        try:
+            act(installation, who, dr.move, submitted, "legal_review")
+            outcomes.append("moved")
+        except Conflict:
+            outcomes.append("conflict")
+        except Exception as error:  # anything else is what this test is looking for
+            outcomes.append(f"{type(error).__name__}: {error}")
+
+    threads = [threading.Thread(target=move_as, args=(w,)) for w in ("dph.officer", "dss.officer")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sorted(outcomes) == ["conflict", "moved"]
+    assert stage_of(installation, submitted) == ("legal_review", 3)

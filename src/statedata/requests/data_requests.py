@@ -15,7 +15,7 @@ from enum import StrEnum
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, selectinload
 
 from statedata.access.policy import Actor, Role
@@ -293,15 +293,21 @@ def _missing(key: object) -> NotFound:
     return NotFound(f"There is no data request '{key}'.", id=str(key))
 
 
-def get_request(session: Session, actor: Actor, key: int | str) -> DataRequest:
-    """The request with this id (or reference, e.g. DR-ab23-cd45) if the actor may see it;
-    a request they may not see is reported as missing."""
+def get_request(
+    session: Session, actor: Actor, key: int | str, for_update: bool = False
+) -> DataRequest:
+    """The request with this id (or reference, e.g. DR-AB23-CD45) if the actor may see it;
+    a request they may not see is reported as missing. `for_update` holds the row until the
+    transaction ends, so two people moving the same request take turns."""
     _signed_in(actor)
     text = str(key).strip()
+    query = _query()
+    if for_update:
+        query = query.with_for_update(of=DataRequest).execution_options(populate_existing=True)
     if text.isdigit():
-        request = session.scalar(_query().where(DataRequest.id == int(text)))
+        request = session.scalar(query.where(DataRequest.id == int(text)))
     else:
-        request = session.scalar(_query().where(DataRequest.reference == text.upper()))
+        request = session.scalar(query.where(DataRequest.reference == text.upper()))
     if request is None or not can_see(actor, request):
         raise _missing(key)
     return request
@@ -431,7 +437,7 @@ def edit(
     session: Session, actor: Actor, key: int | str, changes: DataRequestChanges | dict
 ) -> DataRequest:
     """Change a draft; only its requester may, and only while it is a draft."""
-    request = get_request(session, actor, key)
+    request = get_request(session, actor, key, for_update=True)
     if not is_requester(actor, request):
         raise Forbidden("Only the requester may edit a request.")
     if request.stage != Stage.DRAFT:
@@ -483,7 +489,7 @@ def move(
 ) -> DataRequest:
     """Move a request one stage on, or close it (declined, withdrawn); each move is recorded
     with who made it and why, in the request's history and in the audit log."""
-    request = get_request(session, actor, key)
+    request = get_request(session, actor, key, for_update=True)
     move_ = _validated(StageMove, {"to": to, "reason": reason, "agreement_id": agreement_id})
     target, reason = move_.to, move_.reason or None
     current = Stage(request.stage)
@@ -516,6 +522,19 @@ def move(
         _check_agreement(session, request)
 
     now = utcnow()
+    # Compare and set: SQLite has no row locks, and of two moves from the same stage only the
+    # first may land.
+    moved = session.execute(
+        update(DataRequest)
+        .where(DataRequest.id == request.id, DataRequest.stage == current.value)
+        .values(stage=target.value)
+        .execution_options(synchronize_session=False)
+    )
+    if moved.rowcount != 1:
+        raise Conflict(
+            f"Request {request.reference} was moved by someone else just now; look at it again.",
+            stage=current.value,
+        )
     request.stage = target.value
     request.stage_reason = reason
     if target == Stage.SUBMITTED:
@@ -615,7 +634,7 @@ def rate(
     session: Session, actor: Actor, key: int | str, answer: Satisfaction | dict
 ) -> DataRequest:
     """The requester's answer to the short survey on completion: once, after completion."""
-    request = get_request(session, actor, key)
+    request = get_request(session, actor, key, for_update=True)
     answer = _validated(Satisfaction, answer)
     if not is_requester(actor, request):
         raise Forbidden("Only the requester answers the satisfaction survey.")
@@ -625,6 +644,17 @@ def rate(
             stage=request.stage,
         )
     if request.satisfaction is not None:
+        raise Conflict(
+            f"The survey for request {request.reference} was already answered; it is asked once.",
+            stage=request.stage,
+        )
+    answered = session.execute(
+        update(DataRequest)
+        .where(DataRequest.id == request.id, DataRequest.satisfaction.is_(None))
+        .values(satisfaction=answer.score)
+        .execution_options(synchronize_session=False)
+    )
+    if answered.rowcount != 1:  # answered in another transaction meanwhile
         raise Conflict(
             f"The survey for request {request.reference} was already answered; it is asked once.",
             stage=request.stage,
