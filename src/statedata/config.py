@@ -86,6 +86,16 @@ class Settings(BaseModel):
         description="Contact named in data.json for datasets that name none.",
     )
     contact_email: str = Field(default="opendata@example.gov", description="Email of that contact.")
+    retirement_notice_days: int = Field(
+        default=30,
+        ge=0,
+        description="Days a retiring dataset carries its notice before it leaves public lists.",
+    )
+    overdue_grace_days: int = Field(
+        default=90,
+        ge=0,
+        description="Days overdue after which the agency is told to update or retire a dataset.",
+    )
     max_request_bytes: int = Field(
         default=1_000_000,
         ge=1024,
@@ -103,7 +113,9 @@ class Settings(BaseModel):
         "came over HTTPS.",
     )
     sign_in_attempts: int = Field(
-        default=10, ge=1, description="Failed sign-ins for one user name in 15 minutes before "
+        default=10,
+        ge=1,
+        description="Failed sign-ins for one user name in 15 minutes before "
         "that name is locked for the rest of the 15 minutes.",
     )
     drafts_need_approval: bool = Field(
@@ -174,6 +186,8 @@ ENV_NAMES = {
     "publisher_name": "STATEDATA_PUBLISHER_NAME",
     "contact_name": "STATEDATA_CONTACT_NAME",
     "contact_email": "STATEDATA_CONTACT_EMAIL",
+    "retirement_notice_days": "STATEDATA_RETIREMENT_NOTICE_DAYS",
+    "overdue_grace_days": "STATEDATA_OVERDUE_GRACE_DAYS",
     "max_request_bytes": "STATEDATA_MAX_REQUEST_BYTES",
     "session_hours": "STATEDATA_SESSION_HOURS",
     "session_idle_minutes": "STATEDATA_SESSION_IDLE_MINUTES",

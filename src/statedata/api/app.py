@@ -18,6 +18,7 @@ from statedata.api import (
     datajson,
     downloads,
     errors,
+    freshness,
     health,
     limits,
     notices,
@@ -79,6 +80,7 @@ def create_app(installation: Installation, usage_flush_seconds: float = 10.0) ->
         authorities,
         notices,
         suggestions,
+        freshness,
     ):
         app.include_router(module.router)
 

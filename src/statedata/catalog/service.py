@@ -195,7 +195,10 @@ def list_datasets(
     classification: str | None = None,
     limit: int | None = None,
     offset: int = 0,
+    include_retired: bool = False,
 ) -> Sequence[Dataset]:
+    """Datasets in title order. Retired datasets are left out of lists unless asked for (or
+    asked for by `status`); they stay reachable by id."""
     query = (
         select(Dataset)
         .options(
@@ -212,6 +215,8 @@ def list_datasets(
         query = query.where(Dataset.agency_id == get_agency(session, agency_code).id)
     if status:
         query = query.where(Dataset.status == status)
+    elif not include_retired:
+        query = query.where(Dataset.status != Status.RETIRED.value)
     if classification:
         query = query.where(Dataset.classification == classification)
     if limit is not None:

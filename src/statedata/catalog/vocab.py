@@ -45,7 +45,8 @@ class AccessLevel(StrEnum):
 
 class Status(StrEnum):
     ACTIVE = "active"
-    DEPRECATED = "deprecated"
+    DEPRECATED = "deprecated"  # still listed, with a notice (and the retirement date, if set)
+    RETIRED = "retired"  # out of lists and search; still reachable by its id
     ARCHIVED = "archived"
 
 
