@@ -351,6 +351,61 @@ def test_concurrent_votes_are_all_counted_exactly(installation, agencies):
     assert count(installation, SuggestionVote) == 12
 
 
+def run_together(count: int, work) -> list[str]:  # type: ignore[no-untyped-def]
+    """Run `work(n)` in `count` threads released at once; each outcome's class name, or 'ok'."""
+    outcomes: list[str] = []
+    lock = threading.Lock()
+    start = threading.Barrier(count)
+
+    def run(n: int) -> None:
+        start.wait()
+        try:
+            work(n)
+            outcome = "ok"
+        except Exception as error:  # the outcome is what the test checks
+            outcome = type(error).__name__
+        with lock:
+            outcomes.append(outcome)
+
+    threads = [threading.Thread(target=run, args=(n,)) for n in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    return sorted(outcomes)
+
+
+def test_rate_limit_holds_when_one_sender_sends_at_once(installation, agencies):
+    def send(n: int) -> None:
+        with installation.catalog.session() as session:
+            sg.create(session, idea(title=f"Burst number {n}"), SENDER, per_hour=3)
+
+    assert run_together(8, send) == ["RateLimited"] * 5 + ["ok"] * 3
+    assert count(installation, Suggestion) == 3
+
+
+def test_the_same_title_at_once_is_saved_once(installation, agencies):
+    def send(n: int) -> None:
+        with installation.catalog.session() as session:
+            sg.create(session, idea(), f"sender-{n}", per_hour=3)
+
+    assert run_together(6, send) == ["SuggestionDuplicate"] * 5 + ["ok"]
+    assert count(installation, Suggestion) == 1
+
+
+def test_two_staff_moving_at_once_only_one_lands(installation, agencies):
+    suggestion_id = make(installation)
+
+    def review(n: int) -> None:
+        move(
+            installation, (DPH_OFFICER, DPH_PUBLISHER)[n % 2], suggestion_id, status="under_review"
+        )
+
+    assert run_together(6, review) == ["Conflict"] * 5 + ["ok"]
+    suggestion = read(installation, suggestion_id)
+    assert [e.status for e in suggestion.events] == ["received", "under_review"]
+
+
 # The status workflow ------------------------------------------------------------------------
 
 
