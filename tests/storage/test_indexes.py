@@ -150,7 +150,12 @@ def test_is_word_agrees_with_the_index_splitting(text):
         0
     ]
     con.close()
-    assert is_word(text) == (parts == [text] and text != "")
+    # is_word may say no where RE2 says yes (a letter newer than Python's Unicode tables):
+    # such a word is then searched without the index. Never the other way round.
+    if is_word(text):
+        assert parts == [text]
+    if text.isascii():
+        assert is_word(text) == (parts == [text] and text != "")
 
 
 @pytest.mark.parametrize("positional", [True, False])

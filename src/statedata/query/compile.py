@@ -53,37 +53,66 @@ class CompiledQuery:
     bounds_sql: str | None = None
     # For a page an index answers: how to make the SQL of the same query at another offset.
     page: IndexedPage | None = None
+    offset: int = 0
 
     def at_offset(self, offset: int) -> CompiledQuery:
         """The same query at `offset`, without compiling again (only for an indexed page)."""
         if self.page is None:
             raise ValueError("only an indexed page moves to another offset")
-        return dataclasses.replace(self, sql=self.page.sql(offset))
+        return dataclasses.replace(self, sql=self.page.sql(offset), offset=offset)
 
 
 @dataclass(frozen=True)
 class IndexedPage:
     """A page of the rows an index named (`rows`, or every row), `limit` rows from an offset;
-    `outer_sql` reads them from the CTE the page's positions make."""
+    `outer_sql` reads them from the CTE the page's positions make. When every output is a
+    stored column whose values Arrow gives as DuckDB does, `direct` names those columns: the
+    engine may then read the rows from the index's row store without SQL."""
 
     outer_sql: str
     index: VersionIndex
     rows: object  # np.ndarray of positions, or ALL_ROWS
     limit: int
+    direct: tuple[str, ...] | None = None
+
+    def positions(self, offset: int) -> np.ndarray:
+        import numpy as np
+
+        if self.rows is ALL_ROWS:
+            return np.arange(offset, min(offset + self.limit, self.index.row_count))
+        return self.rows[offset : offset + self.limit]  # type: ignore[index]
 
     def sql(self, offset: int) -> str:
+        page = self.positions(offset)
         positions = None
-        if self.rows is ALL_ROWS:
-            low, high = offset, min(offset + self.limit, self.index.row_count) - 1
+        if len(page):
+            low, high = int(page[0]), int(page[-1])
+            if self.rows is not ALL_ROWS and high - low >= SPARSE_SPAN:
+                positions = page
         else:
-            page = self.rows[offset : offset + self.limit]  # type: ignore[index]
-            if len(page):
-                low, high = int(page[0]), int(page[-1])
-                positions = page if high - low >= SPARSE_SPAN else None
-            else:
-                low, high = 0, -1
+            low, high = 0, -1
         rows_sql = self.index.rows_at_sql(low, high, positions)
         return f'WITH "{INDEX_SOURCE}" AS ({rows_sql}) {self.outer_sql}'
+
+
+# Stored types whose values pyarrow's to_pylist gives exactly as DuckDB's fetchall does.
+DIRECT_TYPES = {
+    "BIGINT", "INTEGER", "SMALLINT", "TINYINT", "DOUBLE", "FLOAT", "VARCHAR", "DATE", "BOOLEAN",
+    "TIMESTAMP",
+}  # fmt: skip
+
+
+def _direct_columns(query: t.SoqlQuery) -> tuple[str, ...] | None:
+    types = {c.field_name: c.storage_type for c in query.columns}
+    names = []
+    for _, node, _ in query.outputs:
+        if not isinstance(node, t.Column):
+            return None
+        kind = types.get(node.name, "")
+        if kind not in DIRECT_TYPES and not kind.startswith("DECIMAL("):
+            return None
+        names.append(node.name)
+    return tuple(names)
 
 
 def column(name: str) -> exp.Column:
@@ -375,8 +404,10 @@ def _indexed_page(
     # No ORDER BY: the rows come in file order, which is :id order (as in the streaming path),
     # and a sort would cost more than the rest of a small page.
     select = select.from_(table, copy=False).limit(query.limit, copy=False)
-    compiled.page = IndexedPage(select.sql(dialect="duckdb"), index, rows, query.limit)
+    direct = _direct_columns(query) if index.rows is not None else None
+    compiled.page = IndexedPage(select.sql(dialect="duckdb"), index, rows, query.limit, direct)
     compiled.sql = compiled.page.sql(query.offset)
+    compiled.offset = query.offset
     return compiled
 
 

@@ -5,18 +5,22 @@ time limit enforced by interrupting the query. It never builds SQL itself.
 from __future__ import annotations
 
 import itertools
+import logging
 import threading
 import time
 from dataclasses import dataclass
 from typing import Any
 
 import duckdb
+import pyarrow as pa
 
 from statedata.query.cache import CompiledCache
 from statedata.query.compile import CompiledQuery
 from statedata.query.errors import EXECUTION_FAILED, TIMEOUT, QueryError
 from statedata.storage.duck import connect, load_extension
 from statedata.storage.indexes import VersionIndexes
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -71,6 +75,13 @@ class QueryEngine:
 
     def run(self, compiled: CompiledQuery, timeout_seconds: float) -> QueryResult:
         """Run `compiled`; past `timeout_seconds` it is interrupted (QueryError, 408)."""
+        page = compiled.page
+        if page is not None and page.direct is not None and page.index.rows is not None:
+            try:
+                rows = page.index.rows.rows_at(page.positions(compiled.offset), list(page.direct))
+                return QueryResult(list(compiled.fields), list(compiled.types), rows)
+            except (OSError, pa.ArrowException) as error:  # the row store is gone: use SQL
+                log.warning("reading %s by position failed: %s", page.index.folder, error)
         con = self._connection(compiled.needs_spatial)
         ticket = self._watchdog.arm(timeout_seconds, con)
         try:

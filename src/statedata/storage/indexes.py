@@ -24,6 +24,7 @@ a temporary folder, then renamed), so a reader never sees half of one.
 from __future__ import annotations
 
 import bisect
+import contextlib
 import json
 import logging
 import os
@@ -46,7 +47,7 @@ from statedata.storage.duck import ident
 
 log = logging.getLogger(__name__)
 
-FORMAT = 1
+FORMAT = 2  # 2: with the row store
 SUFFIX = ".index"
 MAX_VALUES = 1000  # a text column with more distinct values than this gets no value index
 # What `$q` calls a word: a maximal run of letters and digits (any script), after lower().
@@ -95,6 +96,41 @@ class _Keys:
         return self.array[i].as_py()
 
 
+class RowStore:
+    """The version's rows again, as an Arrow file of small record batches (lz4), so that a few
+    rows at known positions are read by decompressing a batch or two, not a Parquet row group
+    of every column."""
+
+    def __init__(self, folder: Path) -> None:
+        self.path = folder / "rows.arrow"
+        self.starts = np.load(folder / "rows.starts.npy")  # first position of each batch
+        self._local = threading.local()
+
+    def reader(self) -> pa.ipc.RecordBatchFileReader:
+        # One reader a thread: Arrow does not promise that one may be shared.
+        reader = getattr(self._local, "reader", None)
+        if reader is None:
+            reader = self._local.reader = pa.ipc.open_file(pa.memory_map(str(self.path)))
+        return reader
+
+    def rows_at(self, positions: np.ndarray, columns: list[str]) -> list[tuple]:
+        """The rows at `positions` (ascending), as tuples of `columns` (Python values as
+        DuckDB's fetchall gives them for the types compile allows here)."""
+        if not len(positions):
+            return []
+        positions = np.asarray(positions, dtype=np.int64)
+        batch_of = np.searchsorted(self.starts, positions, side="right") - 1
+        wanted = np.unique(batch_of)
+        reader = self.reader()
+        batches = [reader.get_batch(int(k)).select(columns) for k in wanted]
+        lengths = np.array([b.num_rows for b in batches], dtype=np.int64)
+        before = np.concatenate(([0], np.cumsum(lengths)[:-1]))
+        rank = np.searchsorted(wanted, batch_of)
+        local = positions - self.starts[batch_of] + before[rank]
+        table = pa.Table.from_batches(batches).take(pa.array(local))
+        return list(zip(*(c.to_pylist() for c in table.columns), strict=True))
+
+
 class Postings:
     """One index: key -> ascending row positions."""
 
@@ -112,6 +148,10 @@ class Postings:
         return self.postings[int(self.starts[i]) : int(self.starts[i + 1])]
 
 
+class StaleIndex(ValueError):
+    """A sidecar written by another version of this code: built again."""
+
+
 @dataclass
 class VersionIndex:
     """What the sidecar of one version file knows."""
@@ -123,12 +163,13 @@ class VersionIndex:
     value_columns: dict[str, Postings]
     text_columns: tuple[str, ...] | None  # the columns the full-text index covers
     text: Postings | None
+    rows: RowStore | None = None  # the rows themselves, for reading a page by position
 
     @classmethod
     def load(cls, folder: Path, rows_sql: str) -> VersionIndex:
         facts = json.loads((folder / "facts.json").read_text())
         if facts.get("format") != FORMAT:
-            raise ValueError(f"{folder}: sidecar format {facts.get('format')}, not {FORMAT}")
+            raise StaleIndex(f"{folder}: sidecar format {facts.get('format')}, not {FORMAT}")
         values = {column: Postings(folder, name) for column, name in facts["values"].items()}
         text = Postings(folder, "text") if facts.get("text_columns") is not None else None
         return cls(
@@ -139,6 +180,7 @@ class VersionIndex:
             value_columns=values,
             text_columns=tuple(facts["text_columns"]) if text is not None else None,
             text=text,
+            rows=RowStore(folder) if facts.get("rows") else None,
         )
 
     def rows_at_sql(self, low: int, high: int, positions: np.ndarray | None = None) -> str:
@@ -229,15 +271,54 @@ def build(
                 row_count,
             )
             facts["text_columns"] = list(text_columns)
+        _write_rows(con, temp, rows_sql)
+        facts["rows"] = "rows.arrow"
         (temp / "facts.json").write_text(json.dumps(facts))
-        try:
-            os.replace(temp, final)
-        except OSError:  # another builder finished first: theirs is as good
-            shutil.rmtree(temp, ignore_errors=True)
+        _put_in_place(temp, final)
     except BaseException:
         shutil.rmtree(temp, ignore_errors=True)
         raise
     return final
+
+
+def _put_in_place(temp: Path, final: Path) -> None:
+    """Rename `temp` to `final`; a stale sidecar there is moved aside and deleted first."""
+    try:
+        facts = json.loads((final / "facts.json").read_text())
+    except (OSError, ValueError):
+        facts = None
+    if facts is not None and facts.get("format") != FORMAT:
+        aside = final.with_name(final.name + f".tmp-{secrets.token_hex(4)}")
+        with contextlib.suppress(OSError):
+            os.replace(final, aside)
+        shutil.rmtree(aside, ignore_errors=True)
+    try:
+        os.replace(temp, final)
+    except OSError:  # another builder finished first: theirs is as good
+        shutil.rmtree(temp, ignore_errors=True)
+
+
+ROW_BATCH = 1024  # rows a record batch of rows.arrow holds
+
+
+def _write_rows(con: duckdb.DuckDBPyConnection, folder: Path, rows_sql: str) -> None:
+    """rows.arrow: every row, system fields included, in :id order, in batches of ROW_BATCH
+    rows (lz4); rows.starts.npy: the first position of each batch."""
+    reader = con.execute(f"SELECT * FROM ({rows_sql})").to_arrow_reader(ROW_BATCH * 64)
+    options = pa.ipc.IpcWriteOptions(compression="lz4")
+    starts = []
+    position = 0
+    with (
+        pa.OSFile(str(folder / "rows.arrow"), "wb") as sink,
+        pa.ipc.new_file(sink, reader.schema, options=options) as writer,
+    ):
+        for big in reader:
+            for offset in range(0, big.num_rows, ROW_BATCH):
+                batch = big.slice(offset, ROW_BATCH)
+                starts.append(position)
+                position += batch.num_rows
+                writer.write_batch(batch)
+    np.save(folder / "rows.starts.npy", np.array(starts, dtype=np.int64))
 
 
 def _write_postings(
@@ -289,6 +370,14 @@ def _ordered_columns(
 # Serving: loaded indexes, and builds in the background
 
 
+def _current(folder: Path) -> bool:
+    """Whether `folder` holds a sidecar of this code's format."""
+    try:
+        return json.loads((folder / "facts.json").read_text()).get("format") == FORMAT
+    except (OSError, ValueError):
+        return False
+
+
 class VersionIndexes:
     """The indexes of the version files a server queries.
 
@@ -325,6 +414,9 @@ class VersionIndexes:
         if (folder / "facts.json").exists():
             try:
                 index = VersionIndex.load(folder, rows_sql)
+            except StaleIndex:
+                self._schedule(version_file, rows_sql, schema, text_columns)
+                return None
             except (OSError, ValueError, KeyError, pa.ArrowException) as error:
                 log.warning("ignoring the unreadable index %s: %s", folder, error)
                 return None
@@ -361,7 +453,7 @@ class VersionIndexes:
                 break
             version_file, rows_sql, schema, text_columns = item
             try:
-                if version_file.exists() and not sidecar_path(version_file).exists():
+                if version_file.exists() and not _current(sidecar_path(version_file)):
                     con = con or self._connect()
                     began = time.perf_counter()
                     build(con, version_file, rows_sql, schema, text_columns)
