@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from fastapi.responses import RedirectResponse
 
 import statedata
+from statedata.access import app_tokens
 from statedata.api import (
     accounts,
     agreements,
@@ -18,6 +19,7 @@ from statedata.api import (
     datajson,
     downloads,
     errors,
+    feeds,
     freshness,
     health,
     limits,
@@ -64,7 +66,13 @@ def create_app(installation: Installation, usage_flush_seconds: float = 10.0) ->
     errors.install(app)
     usage.install(app, counter)
     settings = installation.settings
-    throttle.install(app, settings.throttle_per_minute, settings.throttle_per_minute_with_token)
+    app.state.app_tokens = app_tokens.for_catalog(installation.catalog)
+    throttle.install(
+        app,
+        settings.throttle_per_minute,
+        settings.throttle_per_minute_with_token,
+        app.state.app_tokens,
+    )
     limits.install(app, settings.max_request_bytes, settings.soda_max_write_bytes)
     for module in (
         health,
@@ -81,6 +89,7 @@ def create_app(installation: Installation, usage_flush_seconds: float = 10.0) ->
         notices,
         suggestions,
         freshness,
+        feeds,
     ):
         app.include_router(module.router)
 

@@ -449,5 +449,6 @@ from statedata.cli import accounts as _accounts  # noqa: E402, F401
 from statedata.cli import agreements as _agreements  # noqa: E402, F401
 from statedata.cli import data_requests as _data_requests  # noqa: E402, F401
 from statedata.cli import drafts as _drafts  # noqa: E402, F401
+from statedata.cli import feeds as _feeds  # noqa: E402, F401
 from statedata.cli import freshness as _freshness  # noqa: E402, F401
 from statedata.cli import suggestions as _suggestions  # noqa: E402, F401
