@@ -8,11 +8,21 @@ import io
 
 import pytest
 
+from statedata.access.accounts import add_user
 from statedata.catalog import DatasetMetadata
+from statedata.catalog.models import AppToken
 from statedata.ingest import open_table
 from statedata.storage import NewDataset, publish
 
 TOKEN = {"X-App-Token": "test-app"}
+
+
+@pytest.fixture(autouse=True)
+def registered_token(installation):
+    """The app token the tests send, registered as a developer would register it."""
+    with installation.catalog.session() as session:
+        developer = add_user(session, "app.developer", "analyst")
+        session.add(AppToken(token="test-app", user=developer, name="Tests"))
 
 
 @pytest.fixture
@@ -89,3 +99,13 @@ def test_bad_statement_and_page(http, towns):
         headers={**TOKEN, "Content-Type": "application/json"},
     )
     assert malformed.status_code == 400
+
+
+def test_an_unregistered_app_token_is_refused(http, towns):
+    answer = http.post(
+        f"/api/v3/views/{towns}/query.json",
+        json={"query": "SELECT town"},
+        headers={"X-App-Token": "not-registered"},
+    )
+    assert answer.status_code == 403
+    assert "not registered" in answer.json()["message"]

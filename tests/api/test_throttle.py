@@ -5,14 +5,24 @@ from __future__ import annotations
 
 import httpx
 
+from statedata.access.accounts import add_user
 from statedata.api.throttle import TokenBuckets
+from statedata.catalog.models import AppToken
 from statedata.installation import Installation
+
+
+def _register(installation: Installation, *tokens: str) -> None:
+    with installation.catalog.session() as session:
+        developer = add_user(session, "app.developer", "analyst")
+        for token in tokens:
+            session.add(AppToken(token=token, user=developer, name=token))
 
 
 def test_address_is_throttled_and_a_token_is_not(tmp_path, serve):
     installation = Installation.open(
         tmp_path / "home", throttle_per_minute=3, throttle_per_minute_with_token=100
     )
+    _register(installation, "my-app", "other")
     server = serve(installation)
     try:
         with httpx.Client(base_url=server.url) as http:
@@ -44,3 +54,21 @@ def test_buckets_refill_over_time(monkeypatch):
     clock[0] += 1.0
     assert buckets.allow("a", 60)[0]
     assert buckets.allow("b", 60)[0]  # another caller has its own bucket
+
+
+def test_an_unregistered_token_is_throttled_as_its_address(tmp_path, serve):
+    installation = Installation.open(
+        tmp_path / "home", throttle_per_minute=3, throttle_per_minute_with_token=100
+    )
+    _register(installation, "known")
+    server = serve(installation)
+    try:
+        with httpx.Client(base_url=server.url, headers={"X-App-Token": "made-up"}) as http:
+            statuses = [http.get("/api/v1/datasets").status_code for _ in range(4)]
+            assert statuses == [200, 200, 200, 429]
+            assert "Register an app token" in http.get("/api/v1/datasets").json()["message"]
+            known = http.get("/api/v1/datasets", headers={"X-App-Token": "known"})
+            assert known.status_code == 200
+    finally:
+        server.stop()
+        installation.close()

@@ -62,6 +62,14 @@ class RegisteredTokens:
         self._known: dict[str, tuple[bool, float]] = {}
         self._lock = threading.Lock()
 
+    def cached(self, token: str) -> bool | None:
+        """The remembered answer, or None when the catalog must be asked."""
+        with self._lock:
+            found = self._known.get(token)
+        if found is None or time.monotonic() - found[1] >= self._seconds:
+            return None
+        return found[0]
+
     def __call__(self, token: str) -> bool:
         now = time.monotonic()
         with self._lock:
@@ -74,3 +82,13 @@ class RegisteredTokens:
                 self._known.clear()
             self._known[token] = (answer, now)
         return answer
+
+
+def for_catalog(catalog) -> RegisteredTokens:  # type: ignore[no-untyped-def]
+    """The remembered lookup against one installation's catalog."""
+
+    def lookup(token: str) -> bool:
+        with catalog.session() as session:
+            return is_registered(session, token)
+
+    return RegisteredTokens(lookup)

@@ -16,8 +16,9 @@ from statedata.access.reads import require_rows
 from statedata.api import deps
 from statedata.api.soda import engine
 from statedata.api.soda_render import render_csv, render_json
+from statedata.api.throttle import app_token
 from statedata.catalog import service
-from statedata.errors import AuthenticationRequired, InvalidInput, NotFound
+from statedata.errors import AuthenticationRequired, Forbidden, InvalidInput, NotFound
 from statedata.installation import Installation
 from statedata.query import (
     QueryEngine,
@@ -45,10 +46,17 @@ class QueryBody(BaseModel):
 
 
 def _identified(request: Request, actor: Actor) -> None:
-    token = request.headers.get("x-app-token") or request.query_params.get("$$app_token")
-    if actor.is_anonymous and not token:
+    if not actor.is_anonymous:
+        return
+    token = app_token(request)
+    if not token:
         raise AuthenticationRequired(
             "SODA 3 requests need an app token (the X-App-Token header) or an API key."
+        )
+    if not request.app.state.app_tokens(token):
+        raise Forbidden(
+            "This app token is not registered on this portal. Register one with "
+            "POST /api/v1/me/app-tokens (signed in), or send an API key."
         )
 
 

@@ -12,8 +12,10 @@ import threading
 import time
 
 from fastapi import FastAPI, Request
+from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from statedata.access.app_tokens import RegisteredTokens
 from statedata.api.errors import error_body
 from statedata.api.responses import JSON
 
@@ -49,10 +51,15 @@ class TokenBuckets:
         self._last_prune = now
 
 
-def caller(request: Request) -> tuple[str, bool]:
-    """The caller's bucket key, and whether they identified themselves."""
-    token = request.headers.get("x-app-token") or request.query_params.get("$$app_token")
-    if token:
+def app_token(request: Request) -> str | None:
+    return request.headers.get("x-app-token") or request.query_params.get("$$app_token")
+
+
+def caller(request: Request, registered_token: bool) -> tuple[str, bool]:
+    """The caller's bucket key, and whether they identified themselves. An app token counts
+    only when it is registered here; an unknown one is throttled as its address."""
+    token = app_token(request)
+    if token and registered_token:
         return "token:" + hashlib.sha256(token.encode()).hexdigest()[:32], True
     authorization = request.headers.get("authorization")
     if authorization:
@@ -65,11 +72,18 @@ class ThrottleMiddleware:
     """Plain ASGI middleware (not `@app.middleware`, whose per-request task and streams cost
     about as much as a small query does)."""
 
-    def __init__(self, app: ASGIApp, anonymous_per_minute: int, identified_per_minute: int):
+    def __init__(
+        self,
+        app: ASGIApp,
+        anonymous_per_minute: int,
+        identified_per_minute: int,
+        tokens: RegisteredTokens,
+    ):
         self.app = app
         self.anonymous_per_minute = anonymous_per_minute
         self.identified_per_minute = identified_per_minute
         self.buckets = TokenBuckets()
+        self.tokens = tokens
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -80,7 +94,13 @@ class ThrottleMiddleware:
         if not path.startswith(THROTTLED_PREFIXES) or path.startswith(UNTHROTTLED):
             await self.app(scope, receive, send)
             return
-        key, identified = caller(request)
+        token = app_token(request)
+        registered = False
+        if token:
+            known = self.tokens.cached(token)
+            # The catalog is asked at most once a minute a token, off the event loop.
+            registered = known if known is not None else await run_in_threadpool(self.tokens, token)
+        key, identified = caller(request, registered)
         limit = self.identified_per_minute if identified else self.anonymous_per_minute
         allowed, wait = self.buckets.allow(key, limit)
         if allowed:
@@ -88,7 +108,10 @@ class ThrottleMiddleware:
             return
         seconds = max(1, math.ceil(wait))
         advice = (
-            "" if identified else " Send an app token (the X-App-Token header) for a higher limit."
+            ""
+            if identified
+            else " Register an app token (POST /api/v1/me/app-tokens) and send it in the "
+            "X-App-Token header for a higher limit."
         )
         message = (
             f"Too many requests: the limit is {limit} a minute. Try again in {seconds} s.{advice}"
@@ -101,9 +124,12 @@ class ThrottleMiddleware:
         await response(scope, receive, send)
 
 
-def install(app: FastAPI, anonymous_per_minute: int, identified_per_minute: int) -> None:
+def install(
+    app: FastAPI, anonymous_per_minute: int, identified_per_minute: int, tokens: RegisteredTokens
+) -> None:
     app.add_middleware(
         ThrottleMiddleware,
         anonymous_per_minute=anonymous_per_minute,
         identified_per_minute=identified_per_minute,
+        tokens=tokens,
     )

@@ -76,3 +76,17 @@ def users_disable(name: str, home: Home = None) -> None:
     with opened(home) as installation, installation.catalog.session() as session:
         disable_user(session, name, actor="cli")
         out.print(f"Disabled {name}.")
+
+
+@users_app.command("app-token")
+def users_app_token(
+    name: str,
+    app: Annotated[str, typer.Option("--app", help="The app the token is for.")],
+    home: Home = None,
+) -> None:
+    """Register an app token for a user's app (sent as X-App-Token for the higher limit)."""
+    from statedata.access import app_tokens
+
+    with opened(home) as installation, installation.catalog.session() as session:
+        token = app_tokens.create(session, name, app, actor="cli")
+        print(token.token)
