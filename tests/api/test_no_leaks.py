@@ -20,6 +20,7 @@ from starlette.routing import Route
 
 from statedata.access.accounts import add_user, create_key
 from statedata.catalog import DatasetMetadata, service
+from statedata.catalog.feeds import Feed
 from statedata.catalog.models import Dataset
 from statedata.ingest import open_table
 from statedata.storage import NewDataset, publish
@@ -206,7 +207,19 @@ def governance(installation, live_server, world):
         assert suggestion.status_code == 201, suggestion.text
         notices = officer.get("/api/v1/notices").json()["results"]
     assert notices, "the agreement's steps should have told the agency"
+    with installation.catalog.session() as session:
+        feed = Feed(
+            dataset_id=protected,
+            kind="http",
+            source={"url": "http://127.0.0.1:9/zyxwv-export.csv"},
+            schedule="0 6 * * *",
+            created_by="own.officer",
+        )
+        session.add(feed)
+        session.flush()
+        feed_id = str(feed.id)
     return {
+        "feed_id": feed_id,
         "agreement_id": str(agreement["id"]),
         "request_id": str(request.json()["id"]),
         "suggestion_id": str(suggestion.json()["id"]),
@@ -228,14 +241,15 @@ def _path_values(world: dict, dataset_id: str) -> dict[str, list[str]]:
         "role": ["publisher"],
         "key_id": ["sd_00000000000000000000"],
         "draft_id": ["1"],
-        "suggestion_id": ["1"],
-        "request_id": ["1"],
+        "suggestion_id": [made.get("suggestion_id", "1")],
+        "request_id": [made.get("request_id", "1")],
         "key": [made.get("request_id", "1")],
         "token": ["not-a-token"],
-        "agreement_id": ["1"],
+        "agreement_id": [made.get("agreement_id", "1")],
         "authority_id": ["1"],
-        "notice_id": ["1"],
+        "notice_id": [made.get("notice_id", "1")],
         "party_id": ["1"],
+        "feed_id": [made.get("feed_id", "1")],
         "path": [f"{dataset_id}.json"],
     }
 
