@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import functools
 import io
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from decimal import Decimal
 
 import orjson
@@ -16,6 +17,8 @@ GEOMETRY_TYPES = {"geometry", "point", "multipoint", "line", "multiline", "polyg
 
 def _timestamp(value: dt.datetime | dt.date, fixed: bool) -> str:
     if not isinstance(value, dt.datetime):
+        if not fixed and value.year >= 1000:  # the common case, without strftime
+            return value.isoformat() + "T00:00:00.000"
         value = dt.datetime(value.year, value.month, value.day)
     if fixed:
         if value.tzinfo is not None:
@@ -71,8 +74,43 @@ def row_object(fields: Sequence[str], types: Sequence[str], row: Sequence) -> di
     }
 
 
+def _text(value: object) -> object:
+    return value if isinstance(value, str) else str(value)
+
+
+def _date_or_timestamp(value: object) -> object:
+    if type(value) is dt.date and value.year >= 1000:
+        return value.isoformat() + "T00:00:00.000"
+    return json_value(value, "floating_timestamp")
+
+
+def _converter(soda_type: str) -> Callable[[object], object]:
+    """json_value for one SODA type, chosen once a column rather than once a value."""
+    if soda_type == "text":
+        return _text
+    if soda_type == "number":
+        return _number
+    if soda_type == "floating_timestamp":
+        return _date_or_timestamp
+    return functools.partial(_json_value_as, soda_type)
+
+
+def _json_value_as(soda_type: str, value: object) -> object:
+    return json_value(value, soda_type)
+
+
 def render_json(fields: Sequence[str], types: Sequence[str], rows: Sequence[Sequence]) -> bytes:
-    return orjson.dumps([row_object(fields, types, row) for row in rows])
+    columns = list(zip(fields, map(_converter, types), strict=True))
+    return orjson.dumps(
+        [
+            {
+                name: convert(v)
+                for (name, convert), v in zip(columns, row, strict=True)
+                if v is not None
+            }
+            for row in rows
+        ]
+    )
 
 
 def render_csv(fields: Sequence[str], types: Sequence[str], rows: Sequence[Sequence]) -> bytes:
