@@ -75,13 +75,19 @@ def _claim(session: Session, notice_id: int, now: dt.datetime) -> bool:
         update(Notice)
         .where(Notice.id == notice_id, Notice.emailed_at.is_(None))
         .values(emailed_at=now)
+        .execution_options(synchronize_session=False)
     ).rowcount
     session.commit()
     return claimed == 1
 
 
 def _release(session: Session, notice_id: int) -> None:
-    session.execute(update(Notice).where(Notice.id == notice_id).values(emailed_at=None))
+    session.execute(
+        update(Notice)
+        .where(Notice.id == notice_id)
+        .values(emailed_at=None)
+        .execution_options(synchronize_session=False)
+    )
     session.commit()
 
 

@@ -59,6 +59,7 @@ def take_lease(
                 (SchedulerLease.holder == holder) | (SchedulerLease.expires_at < now),
             )
             .values(holder=holder, expires_at=until)
+            .execution_options(synchronize_session=False)
         ).rowcount
         if renewed == 1:
             return True
@@ -80,6 +81,7 @@ def release_lease(installation: Installation, holder: str) -> None:
             update(SchedulerLease)
             .where(SchedulerLease.name == LEASE_NAME, SchedulerLease.holder == holder)
             .values(expires_at=utcnow() - dt.timedelta(seconds=1))
+            .execution_options(synchronize_session=False)
         )
 
 
@@ -108,6 +110,7 @@ def claim(installation: Installation, feed_id: int, now: dt.datetime) -> str | N
             update(Feed)
             .where(Feed.id == feed_id, Feed.enabled.is_(True), Feed.next_run_at <= now)
             .values(next_run_at=now + CLAIM_HOLD)
+            .execution_options(synchronize_session=False)
         ).rowcount
     return trigger if claimed == 1 else None
 
