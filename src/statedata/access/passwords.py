@@ -41,9 +41,14 @@ def check_strength(password: str, user_name: str) -> None:
         raise InvalidInput("A password may not contain the user name.", field="password")
 
 
+def hash_password(password: str) -> str:
+    """The argon2id hash to store for a password (salted: never the same twice)."""
+    return _hasher.hash(password)
+
+
 def set_password(session: Session, user: User, password: str, actor: str = "system") -> None:
     check_strength(password, user.name)
-    user.password_hash = _hasher.hash(password)
+    user.password_hash = hash_password(password)
     user.password_changed_at = utcnow()
     audit.record(session, actor, "user.password", name=user.name)
 

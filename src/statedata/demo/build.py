@@ -25,11 +25,13 @@ from statedata.catalog import audit, service
 from statedata.catalog.metadata import DatasetMetadata
 from statedata.catalog.models import Agency, AuditEvent, Dataset, DatasetFile, Version
 from statedata.catalog.vocab import Classification, Status
+from statedata.demo import governance
 from statedata.demo.agencies import AGENCIES, NAMES
 from statedata.demo.catalog_plan import PLANS, Plan
 from statedata.demo.rows import GENERATORS, Context, Rows
 from statedata.ingest import open_table
 from statedata.installation import Installation
+from statedata.requests.suggestions import installation_secret
 from statedata.storage import publish
 from statedata.storage.files import add_link
 
@@ -520,6 +522,11 @@ def build_demo(
                 )
 
     _set_history(installation, entries, column_notes, report)
+
+    report("Adding people, suggestions, requests and agreements", 0, 1)
+    with installation.catalog.session() as session:
+        governance.build(session, as_of, installation_secret(installation.settings.home))
+    report("Adding people, suggestions, requests and agreements", 1, 1)
 
     with installation.catalog.session() as session:
         total_rows = _row_total(session, [e.id for e in with_rows])
