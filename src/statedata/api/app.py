@@ -23,6 +23,7 @@ from statedata.api import (
     freshness,
     health,
     limits,
+    metrics,
     notices,
     soda,
     soda3,
@@ -90,6 +91,7 @@ def create_app(installation: Installation, usage_flush_seconds: float = 10.0) ->
         suggestions,
         freshness,
         feeds,
+        metrics,
     ):
         app.include_router(module.router)
 

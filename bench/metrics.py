@@ -1,0 +1,443 @@
+"""Benchmark of the plan metrics (issue #5): every metric over a generated catalog of 100,000
+datasets with a year of daily usage counts, and the freshness status of every dataset.
+
+Targets (there is no peer to compare with): all metrics under 2 s, freshness under 1 s.
+
+    .venv/bin/python bench/metrics.py [--datasets 100000] [--repeat 5] [--workdir bench/out]
+        [--pg-url postgresql://postgres@127.0.0.1:5432/test] [--skip sqlite|postgres]
+
+The catalog is generated once per database and size (bulk inserts through SQLAlchemy core)
+and reused while its marker file matches. Usage is sparse and Zipf-like, as real portals'
+is: a few datasets are used every day, most on a few days a year, and a day with no use
+stores no row (36.5 million rows for every dataset every day would describe no real portal).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import sqlalchemy as sa
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "src"))
+
+from statedata.catalog.models import (  # noqa: E402
+    Agency,
+    Column,
+    Dataset,
+    DatasetTag,
+    UsageCount,
+    Version,
+)
+from statedata.installation import Installation  # noqa: E402
+from statedata.metrics import plan  # noqa: E402
+
+GENERATOR_VERSION = 3
+AS_OF = dt.date(2026, 11, 1)
+TARGET_METRICS_S = 2.0
+TARGET_FRESHNESS_S = 1.0
+FREQUENCIES = [
+    ("R/P1D", 0.08),
+    ("R/P1D/WEEKDAYS", 0.02),
+    ("R/P1W", 0.08),
+    ("R/P2W", 0.02),
+    ("R/P1M", 0.22),
+    ("R/P2M", 0.02),
+    ("R/P3M", 0.10),
+    ("R/P6M", 0.04),
+    ("R/P1Y", 0.22),
+    ("irregular", 0.08),
+    ("not updated", 0.07),
+    (None, 0.05),
+]
+CATEGORIES = [
+    "Health and Human Services",
+    "Education",
+    "Public Safety",
+    "Transportation",
+    "Environment and Natural Resources",
+    "Housing and Development",
+    "Business",
+    "Tax and Revenue",
+    "Local Government",
+    "Government",
+]
+SUBJECTS = [
+    "licensed facilities",
+    "inspections",
+    "permits issued",
+    "enrollment by district",
+    "arrests by town",
+    "hospital admissions",
+    "road crashes",
+    "water quality samples",
+    "grant awards",
+    "payroll",
+    "tax receipts",
+    "building permits",
+    "vaccinations",
+    "student test results",
+    "energy use",
+]
+WORDS = [
+    "records",
+    "reported",
+    "figures",
+    "program",
+    "agency",
+    "state",
+    "residents",
+    "compiled",
+    "annual",
+    "monthly",
+    "town",
+    "county",
+    "district",
+    "providers",
+    "complete",
+    "revised",
+    "summary",
+    "counts",
+    "rates",
+    "estimates",
+    "inspection",
+    "administrative",
+    "information",
+    "collected",
+    "published",
+    "standardised",
+    "approximately",
+    "significant",
+    "methodology",
+    "classification",
+    "jurisdiction",
+    "measurement",
+    "corresponding",
+    "respective",
+]
+DIMENSIONS = [
+    ((), 0.70),
+    (("race",), 0.05),
+    (("race", "ethnicity"), 0.07),
+    (("sex",), 0.05),
+    (("race", "ethnicity", "sex"), 0.06),
+    (("age",), 0.04),
+    (("gender-identity", "race"), 0.01),
+    (("age", "sex"), 0.02),
+]
+
+
+def _pick(rng: np.random.Generator, choices: list, n: int) -> list:
+    values = [c for c, _ in choices]
+    weights = np.array([w for _, w in choices], dtype=float)
+    picked = rng.choice(len(values), size=n, p=weights / weights.sum())
+    return [values[i] for i in picked]
+
+
+def _dataset_id(i: int) -> str:
+    """'abcd-1234' shaped ids, unique for up to 4.5 billion datasets."""
+    block, letters = i // 10_000, ""
+    for _ in range(4):
+        block, digit = divmod(block, 26)
+        letters += chr(97 + digit)
+    return f"{letters}-{i % 10_000:04d}"
+
+
+def _moment(ordinal: int, seconds: int) -> dt.datetime:
+    return dt.datetime.combine(dt.date.fromordinal(ordinal), dt.time(), dt.UTC) + dt.timedelta(
+        seconds=int(seconds)
+    )
+
+
+def generate(installation: Installation, n: int, seed: int = 5) -> dict:
+    """Fill an empty catalog with `n` datasets, their versions, columns, tags and usage."""
+    rng = np.random.default_rng(seed)
+    engine = installation.catalog.engine
+    as_of = AS_OF.toordinal()
+    started = time.perf_counter()
+    with engine.begin() as con:
+        agencies = [
+            {
+                "id": i + 1,
+                "code": f"AG{i + 1:02d}",
+                "name": f"Agency {i + 1}",
+                "created_at": _moment(as_of - 4000, 0),
+            }
+            for i in range(60)
+        ]
+        con.execute(sa.insert(Agency), agencies)
+    # Agencies publish unevenly: a few hold most datasets.
+    agency_weights = 1 / np.arange(1, 61) ** 0.8
+    agency_of = rng.choice(60, size=n, p=agency_weights / agency_weights.sum()) + 1
+    unattributed = rng.random(n) < 0.25
+    # Last updates in the plan's shares: 17% in the last 30 days, 70% not in the last year,
+    # 30% not since 2015.
+    band = rng.random(n)
+    last = np.where(
+        band < 0.17,
+        as_of - rng.integers(0, 30, n),
+        np.where(
+            band < 0.30,
+            as_of - rng.integers(31, 365, n),
+            np.where(
+                band < 0.70,
+                rng.integers(dt.date(2016, 1, 1).toordinal(), as_of - 366, n),
+                rng.integers(dt.date(2012, 6, 1).toordinal(), dt.date(2015, 12, 31).toordinal(), n),
+            ),
+        ),
+    )
+    created = np.minimum(last - rng.integers(1, 1500, n), last - 1)
+    created = np.maximum(created, dt.date(2012, 1, 1).toordinal())
+    frequencies = _pick(rng, FREQUENCIES, n)
+    dimensions = _pick(rng, DIMENSIONS, n)
+    classification = np.where(rng.random(n) < 0.06, "protected", "public")
+    ids = [_dataset_id(i) for i in range(n)]
+    seconds = rng.integers(0, 86_400, n)
+    rows = []
+    for i in range(n):
+        subject = SUBJECTS[i % len(SUBJECTS)]
+        words = " ".join(rng.choice(WORDS, size=int(rng.integers(8, 40))))
+        rows.append(
+            {
+                "id": ids[i],
+                "slug": f"dataset-{i}",
+                "title": f"{subject.capitalize()} {i}",
+                "description": f"{subject.capitalize()} in Connecticut. {words}. Figures "
+                "are as reported when published and may be revised later.",
+                "agency_id": None if unattributed[i] else int(agency_of[i]),
+                "category": CATEGORIES[i % len(CATEGORIES)] if rng.random() < 0.9 else None,
+                "license": "cc-by-4.0" if rng.random() < 0.85 else None,
+                "contact_email": "open.data@ct.gov" if rng.random() < 0.6 else None,
+                "classification": str(classification[i]),
+                "access_level": "public" if classification[i] == "public" else "non-public",
+                "update_frequency": frequencies[i],
+                "demographic_dimensions": list(dimensions[i]),
+                "related_documents": [],
+                "high_value_criteria": [],
+                "status": "active",
+                "publication_state": "published",
+                "metadata_public": False,
+                "spatial_coverage": "Connecticut" if rng.random() < 0.5 else None,
+                "geographic_unit": "municipality" if rng.random() < 0.5 else None,
+                "created_at": _moment(int(created[i]), seconds[i]),
+                "metadata_updated_at": _moment(int(last[i]), seconds[i]),
+                "data_updated_at": _moment(int(last[i]), seconds[i]),
+            }
+        )
+    with engine.begin() as con:
+        for start in range(0, n, 20_000):
+            con.execute(sa.insert(Dataset), rows[start : start + 20_000])
+    # Versions: the first publication, sometimes one in between, and the last update; one
+    # in ten datasets is kept by a feed.
+    versions = []
+    fed = rng.random(n) < 0.10
+    for i in range(n):
+        days = [int(created[i])]
+        if last[i] - created[i] > 60 and rng.random() < 0.5:
+            days.append(int(rng.integers(created[i] + 1, last[i])))
+        days.append(int(last[i]))
+        for number, day in enumerate(days, start=1):
+            versions.append(
+                {
+                    "dataset_id": ids[i],
+                    "number": number,
+                    "row_count": 100,
+                    "byte_size": 4096,
+                    "checksum": "sha256:0",
+                    "schema": [],
+                    "source": f"feed:{i}" if fed[i] and number > 1 else f"{ids[i]}.csv",
+                    "mode": "replace",
+                    "path": f"{ids[i]}/v{number}.parquet",
+                    "max_row_id": 100,
+                    "created_at": _moment(day, seconds[i]),
+                }
+            )
+    with engine.begin() as con:
+        for start in range(0, len(versions), 50_000):
+            con.execute(sa.insert(Version), versions[start : start + 50_000])
+    columns, tags = [], []
+    for i in range(n):
+        count = int(rng.integers(3, 15))
+        described = int(rng.integers(0, count + 1))
+        for position in range(count):
+            columns.append(
+                {
+                    "dataset_id": ids[i],
+                    "position": position,
+                    "field_name": f"c{position}",
+                    "display_name": f"Column {position}",
+                    "data_type": "text",
+                    "storage_type": "VARCHAR",
+                    "description": "What it holds." if position < described else "",
+                }
+            )
+        for t in range(int(rng.integers(0, 6))):
+            tags.append({"dataset_id": ids[i], "tag": f"tag{(i + t) % 500}"})
+    with engine.begin() as con:
+        for start in range(0, len(columns), 100_000):
+            con.execute(sa.insert(Column), columns[start : start + 100_000])
+        con.execute(sa.insert(DatasetTag), tags)
+    usage_rows = _usage(installation, rng, ids)
+    return {
+        "datasets": n,
+        "versions": len(versions),
+        "columns": len(columns),
+        "tags": len(tags),
+        "usage_rows": usage_rows,
+        "seconds": round(time.perf_counter() - started, 1),
+    }
+
+
+def _usage(installation: Installation, rng: np.random.Generator, ids: list[str]) -> int:
+    """A year of daily counts per kind: Zipf-like popularity, a row only for a day with use."""
+    n = len(ids)
+    days = np.array([(AS_OF - dt.timedelta(days=d)).toordinal() for d in range(365)])
+    rank = rng.permutation(n) + 1
+    written = 0
+    engine = installation.catalog.engine
+    for kind, top, exponent in (
+        ("page_view", 1000, 1.0),
+        ("download", 200, 1.0),
+        ("api_call", 800, 1.2),
+    ):
+        rate = top / rank**exponent
+        active = rng.binomial(365, 1 - np.exp(-rate))
+        batch = []
+        for i in np.flatnonzero(active):
+            chosen = rng.choice(days, size=int(active[i]), replace=False)
+            counts = 1 + rng.poisson(rate[i], size=len(chosen))
+            for day, count in zip(chosen, counts, strict=True):
+                batch.append(
+                    {
+                        "day": dt.date.fromordinal(int(day)),
+                        "dataset_id": ids[i],
+                        "kind": kind,
+                        "count": int(count),
+                    }
+                )
+            if len(batch) >= 200_000:
+                with engine.begin() as con:
+                    con.execute(sa.insert(UsageCount), batch)
+                written += len(batch)
+                batch = []
+        if batch:
+            with engine.begin() as con:
+                con.execute(sa.insert(UsageCount), batch)
+            written += len(batch)
+    return written
+
+
+def _clear_caches() -> None:
+    plan._EVALUATIONS.clear()
+    plan._QUALITY.clear()
+    plan._ORDINALS.clear()
+
+
+def time_metrics(installation: Installation) -> float:
+    started = time.perf_counter()
+    with installation.catalog.session() as session:
+        plan.compute(session, AS_OF)
+    return time.perf_counter() - started
+
+
+def time_freshness(installation: Installation) -> float:
+    started = time.perf_counter()
+    with installation.catalog.session() as session:
+        data = plan.load_datasets(session)
+    plan.day_state(data, AS_OF.toordinal())
+    return time.perf_counter() - started
+
+
+def run(name: str, installation: Installation, n: int, repeat: int, marker: Path) -> dict:
+    expected = {"generator": GENERATOR_VERSION, "datasets": n}
+    stored = json.loads(marker.read_text()) if marker.exists() else None
+    if stored is None or {k: stored.get(k) for k in expected} != expected:
+        print(f"[{name}] generating {n:,} datasets ...", flush=True)
+        shape = generate(installation, n)
+        marker.write_text(json.dumps({**expected, **shape}))
+        print(f"[{name}] generated: {shape}", flush=True)
+    shape = json.loads(marker.read_text())
+    figures: dict[str, list[float]] = {
+        "metrics_cold": [],
+        "metrics_warm": [],
+        "freshness_cold": [],
+        "freshness_warm": [],
+    }
+    for _ in range(repeat):
+        _clear_caches()
+        figures["freshness_cold"].append(time_freshness(installation))
+        figures["freshness_warm"].append(time_freshness(installation))
+        _clear_caches()
+        figures["metrics_cold"].append(time_metrics(installation))
+        figures["metrics_warm"].append(time_metrics(installation))
+    medians = {k: round(statistics.median(v), 3) for k, v in figures.items()}
+    return {"database": name, "shape": shape, "median_s": medians, "runs": figures}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--datasets", type=int, default=100_000)
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--workdir", type=Path, default=ROOT / "bench" / "out")
+    parser.add_argument("--pg-url", default="postgresql://postgres@127.0.0.1:5432/test")
+    parser.add_argument("--skip", action="append", default=[], choices=["sqlite", "postgres"])
+    args = parser.parse_args()
+    results = []
+    if "sqlite" not in args.skip:
+        home = args.workdir / f"metrics-{args.datasets}" / "home"
+        installation = Installation.open(home)
+        try:
+            results.append(
+                run("sqlite", installation, args.datasets, args.repeat, home.parent / "shape.json")
+            )
+        finally:
+            installation.close()
+    if "postgres" not in args.skip:
+        results.append(_postgres(args))
+    print()
+    print(f"{'database':<10} {'what':<22} {'median s':>9} {'target s':>9} {'ratio':>7}")
+    for result in results:
+        for what, target in (
+            ("metrics_cold", TARGET_METRICS_S),
+            ("metrics_warm", TARGET_METRICS_S),
+            ("freshness_cold", TARGET_FRESHNESS_S),
+            ("freshness_warm", TARGET_FRESHNESS_S),
+        ):
+            value = result["median_s"][what]
+            name = result["database"]
+            ratio = value / target
+            print(f"{name:<10} {what:<22} {value:>9.3f} {target:>9.1f} {ratio:>7.2f}")
+    out = args.workdir / f"metrics-{args.datasets}.json"
+    out.write_text(json.dumps(results, indent=2))
+    print(f"\nWritten to {out}")
+
+
+def _postgres(args: argparse.Namespace) -> dict:
+    """A database of its own on the server, so the test database is left alone."""
+    url = args.pg_url.replace("postgresql://", "postgresql+psycopg://")
+    database = f"statedata_bench_metrics_{args.datasets}"
+    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as con:
+        if not con.execute(
+            sa.text("SELECT 1 FROM pg_database WHERE datname = :d"), {"d": database}
+        ).scalar():
+            con.execute(sa.text(f'CREATE DATABASE "{database}"'))
+    admin.dispose()
+    home = args.workdir / f"metrics-{args.datasets}-pg" / "home"
+    catalog_url = url.rsplit("/", 1)[0] + "/" + database
+    installation = Installation.open(home, catalog_url=catalog_url)
+    try:
+        return run("postgres", installation, args.datasets, args.repeat, home.parent / "shape.json")
+    finally:
+        installation.close()
+
+
+if __name__ == "__main__":
+    main()
