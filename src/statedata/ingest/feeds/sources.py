@@ -12,6 +12,7 @@ import csv
 import hashlib
 import io
 import json
+import logging
 import re
 import shutil
 import time
@@ -135,6 +136,9 @@ class _Base(BaseModel):
 def _client(timeout: float):  # type: ignore[no-untyped-def]
     import httpx
 
+    # httpx logs each request's full address at INFO, and an address may carry a token.
+    for name in ("httpx", "httpcore"):
+        logging.getLogger(name).setLevel(logging.WARNING)
     return httpx.Client(timeout=httpx.Timeout(timeout), follow_redirects=True)
 
 
