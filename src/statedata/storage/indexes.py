@@ -265,9 +265,11 @@ def build(
                 con,
                 temp,
                 "text",
-                "SELECT key, list(pos ORDER BY pos) AS rows FROM (SELECT DISTINCT key, pos FROM ("
-                f"SELECT file_row_number AS pos, unnest(regexp_split_to_array({haystack}, "
-                f"'{WORD_SPLIT}')) AS key FROM {parquet}) WHERE key <> '') GROUP BY key",
+                # A row's words made distinct in the row: no DISTINCT over every (word, row).
+                "SELECT key, list(pos ORDER BY pos) AS rows FROM ("
+                "SELECT file_row_number AS pos, unnest(list_distinct(regexp_split_to_array("
+                f"{haystack}, '{WORD_SPLIT}'))) AS key FROM {parquet}) WHERE key <> '' "
+                "GROUP BY key",
                 row_count,
             )
             facts["text_columns"] = list(text_columns)
