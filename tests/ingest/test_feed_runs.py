@@ -608,3 +608,22 @@ def test_folder_source_must_exist(installation, agency, write_file, tmp_path):
     dataset_id = make_dataset(installation, write_file)
     with pytest.raises(InvalidInput, match="source.path"):
         add_feed(installation, dataset_id, "folder", {"path": str(tmp_path / "nowhere")})
+
+
+def test_excel_source_is_read(installation, agency, write_file, server, tmp_path):
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    for row in (("town", "cases"), ("Andover", 21), ("Bethel", 22)):
+        sheet.append(row)
+    book.save(tmp_path / "cases.xlsx")
+    server.routes["/download?id=7"] = Route(
+        (tmp_path / "cases.xlsx").read_bytes(),
+        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    )
+    dataset_id = make_dataset(installation, write_file)
+    feed_id = add_feed(installation, dataset_id, "http", {"url": f"{server.url}/download?id=7"})
+    run = run_feed(installation, feed_id)
+    assert run["status"] == "succeeded", run["error"]
+    assert rows(installation, dataset_id) == [("Andover", 21), ("Bethel", 22)]
