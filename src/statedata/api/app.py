@@ -25,6 +25,7 @@ from statedata.api import (
     limits,
     metrics,
     notices,
+    search,
     soda,
     soda3,
     soda_views,
@@ -92,6 +93,7 @@ def create_app(installation: Installation, usage_flush_seconds: float = 10.0) ->
         freshness,
         feeds,
         metrics,
+        search,
     ):
         app.include_router(module.router)
 

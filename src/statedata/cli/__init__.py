@@ -452,4 +452,5 @@ from statedata.cli import drafts as _drafts  # noqa: E402, F401
 from statedata.cli import feeds as _feeds  # noqa: E402, F401
 from statedata.cli import freshness as _freshness  # noqa: E402, F401
 from statedata.cli import metrics as _metrics  # noqa: E402, F401
+from statedata.cli import search as _search  # noqa: E402, F401
 from statedata.cli import suggestions as _suggestions  # noqa: E402, F401
