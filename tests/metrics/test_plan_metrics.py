@@ -149,7 +149,7 @@ def catalog(installation: Installation) -> Installation:
             "2026-01-01",
             "R/P1M",
             [("2026-01-01", "g.csv"), ("2026-08-01", "g.csv")],
-            status="archived",
+            status="retired",
             retired_at=moment("2026-09-01"),
         )
         # H: updated as needed (no schedule), first published 12 days before. By age.

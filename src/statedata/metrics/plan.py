@@ -13,15 +13,18 @@ a handful of queries and evaluated with numpy; nothing here loads ORM objects on
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Date, String, case, cast, func, select
+from sqlalchemy import String, case, cast, func, select, text
 from sqlalchemy.orm import Session
 
 from statedata.catalog.models import (
@@ -62,6 +65,8 @@ LATE = (STATUSES.index(Freshness.OVERDUE), STATUSES.index(Freshness.STALE))
 ON_TIME = (STATUSES.index(Freshness.FRESH), STATUSES.index(Freshness.DUE))
 SCHEDULED = (*ON_TIME, *LATE)
 FAR = 10**7  # an ordinal later than any date
+# Statuses that take a dataset out of public view (retired: on its `retired_at` day).
+GONE = ("archived", "retired")
 SHIFT = 1 << 20  # ordinals of the years 1 to 2800 fit below this
 
 Value = float | int | None
@@ -342,7 +347,7 @@ def _ordinal(text: str | None) -> int | None:
     found = _ORDINALS.get(text)
     if found is None:
         found = dt.date.fromisoformat(text).toordinal()
-        if len(_ORDINALS) < 100_000:
+        if len(_ORDINALS) < 200_000:
             _ORDINALS[text] = found
     return found
 
@@ -372,15 +377,48 @@ class Datasets:
         return len(self.ids)
 
 
+def _as_text(column: Any) -> Any:
+    # JSON lists read as their text: looking for '"race"' in it costs far less than decoding
+    # 100,000 lists, and most are empty. The names are fixed words, so a quoted name cannot
+    # appear by accident.
+    return cast(column, String)
+
+
+EPOCH_ORDINAL = dt.date(1970, 1, 1).toordinal()
+
+
+def ordinals(days: Sequence[str | None], missing: int = FAR) -> np.ndarray:
+    """'YYYY-MM-DD' texts as day ordinals (numpy parses them in C); None as `missing`."""
+    parsed = np.array(days, dtype="datetime64[D]")
+    values = parsed.astype(np.int64) + EPOCH_ORDINAL
+    return np.where(np.isnat(parsed), missing, values)
+
+
+def _index_of(sorted_ids: np.ndarray, order: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+    """Each wanted id's index into the datasets, or -1 when it is not one of them."""
+    if not len(sorted_ids) or not len(wanted):
+        return np.full(len(wanted), -1, dtype=np.int64)
+    pos = np.clip(np.searchsorted(sorted_ids, wanted), 0, len(sorted_ids) - 1)
+    return np.where(sorted_ids[pos] == wanted, order[pos], -1)
+
+
 def load_datasets(
-    session: Session, exclude: Iterable[str] = (), with_metadata: bool = False
+    session: Session,
+    exclude: Iterable[str] = (),
+    with_metadata: bool = False,
+    history: bool = True,
 ) -> Datasets:
-    """Every dataset's columns the metrics need, in three queries."""
-    exclude = set(exclude)
-    codes = dict(session.execute(select(Agency.id, Agency.code)).all())
+    """Every dataset's columns the metrics need, in three queries through the connection
+    (not the ORM, whose row handling costs more than the queries), turned into arrays.
+
+    Without `history` the versions are not read: each dataset's last update is then its
+    `data_updated_at`, right for today but not for days before its last update."""
+    connection = session.connection()
+    codes = dict(connection.execute(select(Agency.id, Agency.code)).all())
     agency_codes = sorted(codes.values())
-    position = {code: i for i, code in enumerate(agency_codes)}
+    position = {agency_id: agency_codes.index(code) for agency_id, code in codes.items()}
     none_index = len(agency_codes)
+    position[None] = none_index
     agency_codes.append(NO_AGENCY)
     columns = [
         Dataset.id,
@@ -393,7 +431,7 @@ def load_datasets(
         _day_text(session, Dataset.retired_at),
         _day_text(session, Dataset.data_updated_at),
         Dataset.update_frequency,
-        Dataset.demographic_dimensions,
+        _as_text(Dataset.demographic_dimensions),
     ]
     extra_columns = [
         Dataset.title,
@@ -406,98 +444,100 @@ def load_datasets(
         Dataset.spatial_coverage,
         Dataset.geographic_unit,
         Dataset.source_link,
-        Dataset.related_documents,
+        _as_text(Dataset.related_documents).label("related_documents"),
     ]
-    rows = session.execute(
-        select(*columns, *(extra_columns if with_metadata else ())).order_by(Dataset.id)
-    ).all()
+    rows = connection.execute(select(*columns, *(extra_columns if with_metadata else ()))).all()
     n = len(rows)
-    ids: list[str] = []
-    agency = np.empty(n, dtype=np.int32)
-    listed = np.zeros(n, dtype=bool)
-    archived = np.zeros(n, dtype=bool)
-    created = np.empty(n, dtype=np.int64)
-    retired = np.full(n, FAR, dtype=np.int64)
-    fallback = np.empty(n, dtype=np.int64)
-    frequency = np.empty(n, dtype=np.int32)
-    dims = np.zeros(n, dtype=np.int8)
+    by_column = list(zip(*rows, strict=True)) if rows else [()] * (len(columns) + 11)
+    (ids, agency_ids, klass, access, state, status, made, gone, updated, freq, dims_text) = (
+        by_column[:11]
+    )
+    ids = list(ids)
+    id_array = np.array(ids, dtype=str) if n else np.array([], dtype=str)
+    agency = np.array([position[a] for a in agency_ids], dtype=np.int32)
+    listed = (
+        (np.array(klass, dtype=object) == "public")
+        & (np.array(access, dtype=object) == "public")
+        & np.array([(s or "published") == "published" for s in state], dtype=bool)
+    )
+    if exclude and n:
+        listed &= ~np.isin(id_array, list(exclude))
+    created = ordinals(made)
+    updated_days = ordinals(updated)
     frequencies: list[str | None] = []
     frequency_index: dict[str | None, int] = {}
-    extra: dict[str, list[Any]] = defaultdict(list)
-    for i, row in enumerate(rows):
-        (did, agency_id, klass, access, state, status, made, gone, updated, freq, dimensions) = row[
-            :11
-        ]
-        ids.append(did)
-        agency[i] = position[codes[agency_id]] if agency_id is not None else none_index
-        listed[i] = (
-            klass == "public"
-            and access == "public"
-            and (state or "published") == "published"
-            and did not in exclude
-        )
-        archived[i] = status == "archived"
-        created[i] = _ordinal(made)
-        if gone is not None:
-            retired[i] = _ordinal(gone)
-        fallback[i] = _ordinal(updated) if updated is not None else created[i]
-        if freq not in frequency_index:
-            frequency_index[freq] = len(frequencies)
-            frequencies.append(freq)
-        frequency[i] = frequency_index[freq]
-        bits = 0
-        for bit, name in enumerate(EQUITY_DIMENSIONS):
-            if dimensions and name in dimensions:
-                bits |= 1 << bit
-        dims[i] = bits
-        if with_metadata:
-            for column, value in zip(extra_columns, row[11:], strict=True):
-                extra[column.key].append(value)
-            extra["demographic_dimensions"].append(list(dimensions or []))
-    index = {did: i for i, did in enumerate(ids)}
-    version_rows = session.execute(
-        select(Version.dataset_id, _day_text(session, Version.created_at), Version.source)
-    ).all()
-    keys = np.empty(len(version_rows), dtype=np.int64)
-    auto = np.empty(len(version_rows), dtype=bool)
-    kept = 0
-    for dataset_id, day, source in version_rows:
-        i = index.get(dataset_id)
-        if i is None or day is None:
-            continue
-        keys[kept] = i * SHIFT + _ordinal(day)
-        auto[kept] = is_automated(source)
-        kept += 1
-    keys, auto = keys[:kept], auto[:kept]
-    order = np.argsort(keys, kind="stable")
-    keys, auto = keys[order], auto[order]
-    has_versions = np.zeros(n, dtype=bool)
-    has_versions[keys // SHIFT] = True
+    for code in freq:
+        if code not in frequency_index:
+            frequency_index[code] = len(frequencies)
+            frequencies.append(code)
+    quoted = [(1 << bit, f'"{name}"') for bit, name in enumerate(EQUITY_DIMENSIONS)]
+    dims = [
+        sum(bit for bit, name in quoted if name in text) if text and len(text) > 2 else 0
+        for text in dims_text
+    ]
+    extra: dict[str, list[Any]] = {}
+    if with_metadata:
+        for offset, column in enumerate(extra_columns, start=11):
+            extra[column.key] = list(by_column[offset])
+        extra["demographic_dimensions"] = list(dims_text)
+    order = np.argsort(id_array, kind="stable")
+    if history:
+        keys, auto, has_versions = _versions(session, id_array[order], order, n)
+    else:
+        keys, auto = np.array([], dtype=np.int64), np.array([], dtype=bool)
+        has_versions = np.zeros(n, dtype=bool)
     return Datasets(
         ids=ids,
         agency=agency,
         agency_codes=agency_codes,
         listed=listed,
-        archived=archived,
+        archived=np.isin(np.array(status, dtype=object), GONE),
         created=created,
-        retired=retired,
-        fallback=fallback,
-        frequency=frequency,
+        retired=ordinals(gone),
+        fallback=np.where(updated_days < FAR, updated_days, created),
+        frequency=np.array([frequency_index[c] for c in freq], dtype=np.int32),
         frequencies=frequencies,
-        dims=dims,
+        dims=np.array(dims, dtype=np.int8),
         no_agency=agency == none_index,
         version_keys=keys,
         version_auto=auto,
         has_versions=has_versions,
-        extra=dict(extra),
+        extra=extra,
     )
+
+
+def _versions(
+    session: Session, sorted_ids: np.ndarray, order: np.ndarray, n: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every version as (dataset index * SHIFT + day ordinal), sorted, and whether an
+    automated source published it."""
+    rows = (
+        session.connection()
+        .execute(select(Version.dataset_id, _day_text(session, Version.created_at), Version.source))
+        .all()
+    )
+    has_versions = np.zeros(n, dtype=bool)
+    if not rows:
+        return np.array([], dtype=np.int64), np.array([], dtype=bool), has_versions
+    dataset_ids, days, sources = zip(*rows, strict=True)
+    index = _index_of(sorted_ids, order, np.array(dataset_ids, dtype=str))
+    day_numbers = ordinals(days, missing=-1)
+    known = (index >= 0) & (day_numbers >= 0)
+    keys = index[known] * SHIFT + day_numbers[known]
+    auto = np.array([is_automated(source) for source in sources], dtype=bool)[known]
+    sorting = np.argsort(keys, kind="stable")
+    keys, auto = keys[sorting], auto[sorting]
+    has_versions[keys // SHIFT] = True
+    return keys, auto, has_versions
 
 
 def is_automated(source: str | None) -> bool:
     """Whether a version came from an automated feed or the SODA write API."""
     if not source:
         return False
-    return source.startswith("feed:") or bool(SODA_UPLOAD.match(source))
+    if source.startswith(("feed:", "soda")):
+        return True
+    return len(source) in (36, 37) and bool(SODA_UPLOAD.match(source))
 
 
 # Evaluating the catalog on one day ---------------------------------------------------------
@@ -536,7 +576,8 @@ def day_state(data: Datasets, day: int) -> DayState:
         data.listed
         & (data.created <= day)
         & (data.retired > day)
-        # Archived datasets left public view when retired; before that they were public.
+        # Retired (or archived) datasets left public view on their retirement day; before
+        # that they were public. One archived with no date is out on every day.
         & (~data.archived | (data.retired < FAR))
     )
     keys = data.version_keys
@@ -701,22 +742,48 @@ class _Columns:
 _DESCRIBED, _UNDESCRIBED = _Columns("described"), _Columns("")
 
 
+_DICTIONARIES: dict[str, tuple[tuple, dict[str, tuple[int, int, int]]]] = {}
+
+
 def dictionary_counts(session: Session) -> dict[str, tuple[int, int, int]]:
-    """Dataset id -> (columns, described columns, tags), in two grouped queries."""
+    """Dataset id -> (columns, described columns, tags), in two grouped queries, remembered
+    until a column, a tag, a version or a dataset's metadata changes."""
+    connection = session.connection()
+    signature = (
+        *connection.execute(select(func.count(), func.max(Column.id))).one(),
+        *connection.execute(select(func.count()).select_from(DatasetTag)).one(),
+        *connection.execute(select(func.max(Version.id), func.count())).one(),
+        *connection.execute(select(func.max(Dataset.metadata_updated_at))).one(),
+    )
+    catalog = _catalog_key(session)
+    cached = _DICTIONARIES.get(catalog)
+    if cached is not None and cached[0] == signature:
+        return cached[1]
     described = func.count(
         case((func.length(func.trim(func.coalesce(Column.description, ""))) > 0, 1))
     )
     found: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
-    for dataset_id, total, with_text in session.execute(
+    for dataset_id, total, with_text in connection.execute(
         select(Column.dataset_id, func.count(), described).group_by(Column.dataset_id)
     ):
         found[dataset_id][0] = int(total)
         found[dataset_id][1] = int(with_text or 0)
-    for dataset_id, tags in session.execute(
+    for dataset_id, tags in connection.execute(
         select(DatasetTag.dataset_id, func.count()).group_by(DatasetTag.dataset_id)
     ):
         found[dataset_id][2] = int(tags)
-    return {k: (v[0], v[1], v[2]) for k, v in found.items()}
+    counts = {k: (v[0], v[1], v[2]) for k, v in found.items()}
+    if len(_DICTIONARIES) > 16:
+        _DICTIONARIES.clear()
+    _DICTIONARIES[catalog] = (signature, counts)
+    return counts
+
+
+def _json_list(text: str | None) -> list:
+    if not text or len(text) <= 2:
+        return []
+    found = json.loads(text)
+    return found if isinstance(found, list) else []
 
 
 def quality_scores_of(
@@ -735,11 +802,11 @@ def quality_scores_of(
     for i in np.flatnonzero(chosen):
         i = int(i)
         ncols, ndescribed, ntags = counts.get(data.ids[i], (0, 0, 0))
-        documents = extra["related_documents"][i] or []
+        documents = _json_list(extra["related_documents"][i])
         linked = any(str(d.get("url", "")).startswith(("http://", "https://")) for d in documents)
         frequency = data.frequencies[int(data.frequency[i])]
         last = int(state.last[i])
-        dims = tuple(extra["demographic_dimensions"][i])
+        dims = tuple(_json_list(extra["demographic_dimensions"][i]))
         values = (
             extra["title"][i],
             extra["description"][i],
@@ -799,13 +866,23 @@ def quality_scores_of(
 # Usage ------------------------------------------------------------------------------------
 
 
-def _usage_day(session: Session) -> Any:
-    # SQLite answers a year of usage faster by reading the whole table than by following the
-    # primary key's index to each row (measured: 3 to 10 times), so there the day is wrapped
-    # in date() to keep the planner off the index. PostgreSQL chooses well by itself.
-    if session.get_bind().dialect.name == "sqlite":
-        return func.date(UsageCount.day, type_=Date)
-    return UsageCount.day
+def _usage_query(session: Session, first: dt.date, last: dt.date, by_month: bool) -> Any:
+    """Use per dataset and kind (and month) from `first` to `last`, both included."""
+    if session.get_bind().dialect.name == "sqlite" and (last - first).days >= 14:
+        # SQLite answers faster reading the whole table than following the primary key's
+        # index to each row of a range (measured: about twice for 30 days of a year); for a
+        # few days, the index wins.
+        month = ", substr(day, 1, 7)" if by_month else ""
+        return text(
+            f"SELECT dataset_id, kind{month}, sum(count) FROM usage_counts NOT INDEXED "
+            f"WHERE day >= :first AND day <= :last GROUP BY dataset_id, kind{month}"
+        ).bindparams(first=first.isoformat(), last=last.isoformat())
+    month_of = [_month_text(session, UsageCount.day)] if by_month else []
+    return (
+        select(UsageCount.dataset_id, UsageCount.kind, *month_of, func.sum(UsageCount.count))
+        .where(UsageCount.day >= first, UsageCount.day <= last)
+        .group_by(UsageCount.dataset_id, UsageCount.kind, *month_of)
+    )
 
 
 @dataclass(frozen=True)
@@ -818,27 +895,22 @@ class UsageCells:
 
 
 def _cells(rows: Sequence[tuple[str, str, Any]]) -> UsageCells:
+    if not rows:
+        return UsageCells(np.array([], dtype=str), np.array([], dtype=str), np.zeros(0, np.int64))
+    ids, kinds, totals = zip(*rows, strict=True)
     return UsageCells(
-        np.array([r[0] for r in rows], dtype=object),
-        np.array([r[1] for r in rows], dtype=object),
-        np.array([int(r[2]) for r in rows], dtype=np.int64),
+        np.array(ids, dtype=str), np.array(kinds, dtype=str), np.array(totals, dtype=np.int64)
     )
 
 
 def usage_cells(session: Session, first: dt.date, last: dt.date) -> UsageCells:
     """Use per dataset and kind from `first` to `last` (both included)."""
-    day = _usage_day(session)
-    rows = session.execute(
-        select(UsageCount.dataset_id, UsageCount.kind, func.sum(UsageCount.count))
-        .where(day >= first, day <= last)
-        .group_by(UsageCount.dataset_id, UsageCount.kind)
-    ).all()
-    return _cells(rows)
+    return _cells(session.connection().execute(_usage_query(session, first, last, False)).all())
 
 
-# Whole months that can no longer change, summed once per server process: (catalog, month)
-# -> (rows counted, cells). The row count, read from the primary key's index alone, tells
-# when a backfill changed a month after it was summed.
+# Whole months that can no longer change are summed once: kept in memory per process and,
+# given a folder, on disk, keyed by catalog and month, with the month's row count (read
+# from the primary key's index alone) to tell when a backfill changed the month since.
 _MONTHS: dict[tuple[str, str], tuple[int, UsageCells]] = {}
 SETTLED_DAYS = 3  # counts are flushed within seconds; three days leaves room for a backlog
 
@@ -849,47 +921,86 @@ def _month_bounds(month: str) -> tuple[dt.date, dt.date]:
     return start, following - dt.timedelta(days=1)
 
 
-def monthly_cells(session: Session, months: Sequence[str], as_of: dt.date) -> dict[str, UsageCells]:
-    """Use per dataset and kind in each month, up to `as_of` in the month it falls in."""
+def _catalog_key(session: Session) -> str:
     # The first audit entry's hash tells apart two catalogs that had the same address.
     first_entry = session.scalar(select(AuditEvent.entry_hash).order_by(AuditEvent.id).limit(1))
-    catalog = f"{session.get_bind().url}#{first_entry}"
+    url = session.get_bind().url.render_as_string(hide_password=True)
+    return f"{url}#{first_entry}"
+
+
+def _month_file(cache_dir: Path, catalog: str, month: str) -> Path:
+    digest = hashlib.sha256(catalog.encode()).hexdigest()[:16]
+    return cache_dir / f"usage-{digest}-{month}.npz"
+
+
+def _load_month(path: Path, rows: int) -> UsageCells | None:
+    try:
+        with np.load(path, allow_pickle=False) as stored:
+            if int(stored["rows"]) != rows:
+                return None
+            return UsageCells(stored["ids"], stored["kinds"], stored["totals"])
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+def _save_month(path: Path, rows: int, cells: UsageCells) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temp = path.with_suffix(".tmp.npz")
+        np.savez(
+            temp,
+            rows=np.array(rows),
+            ids=cells.ids,
+            kinds=cells.kinds,
+            totals=cells.totals,
+        )
+        temp.replace(path)
+    except OSError:  # a cache that cannot be written is only slower next time
+        pass
+
+
+def monthly_cells(
+    session: Session, months: Sequence[str], as_of: dt.date, cache_dir: Path | None = None
+) -> dict[str, UsageCells]:
+    """Use per dataset and kind in each month, up to `as_of` in the month it falls in."""
+    catalog = _catalog_key(session)
     settled = dt.datetime.now(dt.UTC).date() - dt.timedelta(days=SETTLED_DAYS)
     found: dict[str, UsageCells] = {}
-    missing: list[str] = []
+    missing: dict[str, int] = {}
     for month in months:
         start, end = _month_bounds(month)
         if end > as_of or end > settled:
             found[month] = usage_cells(session, start, min(end, as_of))
             continue
-        rows = session.scalar(
-            select(func.count()).where(UsageCount.day >= start, UsageCount.day <= end)
+        rows = int(
+            session.scalar(
+                select(func.count()).where(UsageCount.day >= start, UsageCount.day <= end)
+            )
+            or 0
         )
         cached = _MONTHS.get((catalog, month))
         if cached is not None and cached[0] == rows:
             found[month] = cached[1]
+            continue
+        stored = _load_month(_month_file(cache_dir, catalog, month), rows) if cache_dir else None
+        if stored is not None:
+            _MONTHS[(catalog, month)] = (rows, stored)
+            found[month] = stored
         else:
-            missing.append(month)
+            missing[month] = rows
     if missing:
-        first, last = _month_bounds(missing[0])[0], _month_bounds(missing[-1])[1]
-        day = _usage_day(session)
-        month_of = _month_text(session, UsageCount.day)
+        first, last = _month_bounds(min(missing))[0], _month_bounds(max(missing))[1]
         by_month: dict[str, list[tuple[str, str, Any]]] = defaultdict(list)
-        for dataset_id, kind, month, total in session.execute(
-            select(UsageCount.dataset_id, UsageCount.kind, month_of, func.sum(UsageCount.count))
-            .where(day >= first, day <= last)
-            .group_by(UsageCount.dataset_id, UsageCount.kind, month_of)
-        ):
+        query = _usage_query(session, first, last, by_month=True)
+        for dataset_id, kind, month, total in session.connection().execute(query):
             by_month[month].append((dataset_id, kind, total))
-        for month in missing:
+        for month, rows in missing.items():
             cells = _cells(by_month.get(month, []))
-            start, end = _month_bounds(month)
-            rows = session.scalar(
-                select(func.count()).where(UsageCount.day >= start, UsageCount.day <= end)
-            )
             if len(_MONTHS) > 240:
                 _MONTHS.clear()
-            _MONTHS[(catalog, month)] = (int(rows or 0), cells)
+            _MONTHS[(catalog, month)] = (rows, cells)
+            if cache_dir is not None:
+                _save_month(_month_file(cache_dir, catalog, month), rows, cells)
             found[month] = cells
     return found
 
@@ -898,7 +1009,9 @@ class UsageMap:
     """Which counted datasets are public now, and their agency."""
 
     def __init__(self, data: Datasets) -> None:
-        self.index = {did: i for i, did in enumerate(data.ids)}
+        ids = np.array(data.ids, dtype=str)
+        self.order = np.argsort(ids, kind="stable")
+        self.sorted_ids = ids[self.order]
         self.data = data
         self._agencies: dict[int, np.ndarray] = {}
 
@@ -906,13 +1019,13 @@ class UsageMap:
         """Each cell's agency index, or -1 when its dataset is not public (or is gone)."""
         found = self._agencies.get(id(cells))
         if found is None:
-            index = np.fromiter(
-                (self.index.get(did, -1) for did in cells.ids), dtype=np.int64, count=len(cells.ids)
-            )
-            known = index >= 0
-            safe = np.where(known, index, 0)
-            public = known & self.data.listed[safe] if len(safe) else known
-            found = np.where(public, self.data.agency[safe] if len(safe) else -1, -1)
+            index = _index_of(self.sorted_ids, self.order, cells.ids)
+            safe = np.where(index >= 0, index, 0)
+            if len(self.data):
+                public = (index >= 0) & self.data.listed[safe]
+                found = np.where(public, self.data.agency[safe], -1)
+            else:
+                found = np.full(len(index), -1, dtype=np.int64)
             self._agencies[id(cells)] = found
         return found
 
@@ -926,10 +1039,15 @@ class UsageMap:
 
 
 def _traffic_metrics(
-    session: Session, data: Datasets, scope: Scope, as_of: dt.date, ends: list[tuple[str, dt.date]]
+    session: Session,
+    data: Datasets,
+    scope: Scope,
+    as_of: dt.date,
+    ends: list[tuple[str, dt.date]],
+    cache_dir: Path | None,
 ) -> list[Metric]:
     mapping = UsageMap(data)
-    months = monthly_cells(session, [m for m, _ in ends], as_of)
+    months = monthly_cells(session, [m for m, _ in ends], as_of, cache_dir)
     recent = usage_cells(session, as_of - dt.timedelta(days=WINDOW_DAYS - 1), as_of)
     found = {str(k) for cells in (recent, *months.values()) for k in set(cells.kinds.tolist())}
     kinds = sorted(found | set(KINDS), key=_kind_order)
@@ -1098,11 +1216,13 @@ def compute(
     since_year: int = DEFAULT_SINCE_YEAR,
     months: int = MONTHS,
     exclude: Sequence[str] = (),
+    cache_dir: Path | None = None,
 ) -> Report:
     """Every plan metric as it stood at the end of `as_of` (today by default), for all
     public datasets or one agency's, with a monthly series of the last `months` months.
 
-    `exclude` names datasets to leave out (the portal's own metric datasets)."""
+    `exclude` names datasets to leave out (the portal's own metric datasets); `cache_dir`
+    is where settled months of usage are kept between runs."""
     as_of = as_of or dt.datetime.now(dt.UTC).date()
     if not 1900 <= since_year <= as_of.year:
         raise InvalidInput(f"The year must be between 1900 and {as_of.year}.", field="since_year")
@@ -1115,7 +1235,7 @@ def compute(
     past[ends[-1][0]] = today
 
     metrics: list[Metric] = []
-    metrics.extend(_traffic_metrics(session, data, scope, as_of, ends))
+    metrics.extend(_traffic_metrics(session, data, scope, as_of, ends, cache_dir))
 
     state_metrics = _state_metrics(data, since_year)
     by_key = {d.key: d for d in dataset_definitions(since_year)}

@@ -62,6 +62,7 @@ def report(
             agency=agency,
             since_year=since_year,
             exclude=tuple(own_datasets(installation).values()),
+            cache_dir=installation.settings.home / "cache" / "metrics",
         )
 
 
