@@ -12,15 +12,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from statedata.storage.indexes import (
-    VersionIndex,
-    VersionIndexes,
-    build,
-    is_sidecar,
-    is_word,
-    sidecar_path,
-    version_file_of,
-)
+from statedata.storage.indexes import VersionIndex, VersionIndexes, build, is_word
+from statedata.storage.sidecar import is_sidecar, sidecar_path, version_file_of
 from statedata.storage.versions import rows_sql
 
 ROWS = """

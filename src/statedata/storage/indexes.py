@@ -44,11 +44,11 @@ import numpy as np
 import pyarrow as pa
 
 from statedata.storage.duck import ident
+from statedata.storage.sidecar import sidecar_path
 
 log = logging.getLogger(__name__)
 
 FORMAT = 2  # 2: with the row store
-SUFFIX = ".index"
 MAX_VALUES = 1000  # a text column with more distinct values than this gets no value index
 # What `$q` calls a word: a maximal run of letters and digits (any script), after lower().
 WORD_SPLIT = r"[^\pL\pN]+"
@@ -57,26 +57,6 @@ ORDERABLE_PREFIXES = (
     "TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER",
     "UBIGINT", "FLOAT", "DOUBLE", "DECIMAL", "DATE", "TIMESTAMP",
 )  # fmt: skip
-
-
-def sidecar_path(version_file: Path) -> Path:
-    """The sidecar folder of a version file."""
-    return version_file.with_name(version_file.stem + SUFFIX)
-
-
-def is_sidecar(path: Path) -> bool:
-    """Whether `path` is a sidecar folder, or the temporary folder of one being built."""
-    return path.name.endswith(SUFFIX) or SUFFIX + ".tmp-" in path.name
-
-
-def version_file_of(sidecar: Path) -> Path:
-    """The version file a sidecar folder (or a temporary one) belongs to."""
-    stem = sidecar.name.split(SUFFIX, 1)[0]
-    return sidecar.with_name(stem + ".parquet")
-
-
-def remove_sidecar(version_file: Path) -> None:
-    shutil.rmtree(sidecar_path(version_file), ignore_errors=True)
 
 
 # ---------------------------------------------------------------------------------------------

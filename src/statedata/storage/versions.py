@@ -27,7 +27,7 @@ from statedata.catalog.models import Column, Dataset, Version, utcnow
 from statedata.errors import InvalidInput, PublishConflict, PublishError, StatedataError
 from statedata.installation import Installation
 from statedata.storage.duck import connect, ident
-from statedata.storage.indexes import is_sidecar, remove_sidecar, version_file_of
+from statedata.storage.sidecar import is_sidecar, remove_sidecar, version_file_of
 from statedata.storage.source import TableSource
 from statedata.storage.types import data_type_of
 
