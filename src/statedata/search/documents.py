@@ -30,7 +30,6 @@ def hit_document(hit: Hit, base: str) -> dict:
 
 def result_document(result: SearchResult, base: str) -> dict:
     return {
-        "q": result.query,
         "total": result.total,
         "page": result.page,
         "page_size": result.page_size,

@@ -36,6 +36,7 @@ from statedata.search.records import (
 # Bump when the schema or the analysis changes: an index of another version is rebuilt.
 SCHEMA_VERSION = 1
 ANALYZER = "statedata_en"
+PLAIN = "statedata_plain"  # the same words, not stemmed: misspellings are matched on these
 MAX_WORDS = 12
 MAX_WORD_LENGTH = 40
 MAX_RESULTS = 10_000  # page * page_size may not go past this
@@ -44,6 +45,7 @@ AGG_SIZE = 10_000  # values counted per facet: above any real catalog's, so coun
 
 # Field -> boost. Title matches rank first.
 TEXT_FIELDS = {"title": 4.0, "keywords": 2.0, "description": 1.0, "columns": 0.7}
+FUZZY_FIELDS = {"title_plain": 2.0, "text_plain": 1.0}
 FACETS = (
     "agency",
     "category",
@@ -114,7 +116,25 @@ def analyzer() -> tantivy.TextAnalyzer:
     )
 
 
+def plain_analyzer() -> tantivy.TextAnalyzer:
+    return (
+        TextAnalyzerBuilder(Tokenizer.simple())
+        .filter(Filter.remove_long(MAX_WORD_LENGTH))
+        .filter(Filter.lowercase())
+        .filter(Filter.ascii_fold())
+        .build()
+    )
+
+
 _ANALYZER = analyzer()
+_PLAIN = plain_analyzer()
+
+
+@lru_cache(maxsize=200_000)
+def plain(word: str) -> str | None:
+    """A word as the unstemmed fields keep it (lowercase, accents folded)."""
+    tokens = _PLAIN.analyze(word)
+    return tokens[0] if tokens else None
 
 
 @lru_cache(maxsize=200_000)
@@ -131,6 +151,8 @@ def build_schema() -> tantivy.Schema:
     sb.add_text_field("description", stored=True, tokenizer_name=ANALYZER)
     sb.add_text_field("keywords", tokenizer_name=ANALYZER)
     sb.add_text_field("columns", tokenizer_name=ANALYZER)
+    sb.add_text_field("title_plain", tokenizer_name=PLAIN, index_option="freq")
+    sb.add_text_field("text_plain", tokenizer_name=PLAIN, index_option="freq")
     sb.add_text_field("title_sort", tokenizer_name="raw", fast=True)
     sb.add_text_field("agency_name", stored=True, tokenizer_name="raw")
     for name in FACET_FIELDS.values():
@@ -159,6 +181,8 @@ def to_document(record: Record) -> tantivy.Document:
         description=record.description or "",
         keywords=keywords,
         columns=columns,
+        title_plain=record.title,
+        text_plain=f"{record.description or ''} {keywords}",
         title_sort=record.title.casefold()[:200],
         agency=record.agency,
         agency_name=record.agency_name,
@@ -276,6 +300,7 @@ def damerau(a: str, b: str, limit: int) -> int:
 class _Word:
     text: str  # as typed, lowercased
     term: str  # the index term (stemmed)
+    plain: str  # lowercased, accents folded, not stemmed
     fuzzy: bool = False
 
 
@@ -287,7 +312,7 @@ def query_words(q: str) -> list[_Word]:
         term = stem(text)
         if term is None or any(w.term == term for w in words):
             continue
-        words.append(_Word(text, term))
+        words.append(_Word(text, term, plain(text) or text))
         if len(words) >= MAX_WORDS * 2:
             break
     meaningful = [w for w in words if w.text not in STOPWORDS]
@@ -305,6 +330,7 @@ class Engine:
             path.mkdir(parents=True, exist_ok=True)
             self.index = tantivy.Index(self.schema, path=str(path), reuse=True)
         self.index.register_tokenizer(ANALYZER, analyzer())
+        self.index.register_tokenizer(PLAIN, plain_analyzer())
         self.agency_names: dict[str, str] = {}
 
     # -- writing -----------------------------------------------------------------------
@@ -382,15 +408,16 @@ class Engine:
 
     def _word_query(self, word: _Word) -> Query:
         clauses = []
-        for name, boost in TEXT_FIELDS.items():
-            if word.fuzzy:
-                distance = _distance_for(word.text)
-                q = Query.fuzzy_term_query(self.schema, name, word.term, distance, True)
+        if word.fuzzy:
+            distance = _distance_for(word.text)
+            for name, boost in FUZZY_FIELDS.items():
+                q = Query.fuzzy_term_query(self.schema, name, word.plain, distance, True)
                 # Fuzzy matches score a constant; keep title matches first among them too.
-                q = Query.boost_query(q, boost * 0.5)
-            else:
+                clauses.append((Occur.Should, Query.boost_query(q, boost)))
+        else:
+            for name, boost in TEXT_FIELDS.items():
                 q = Query.boost_query(self._term(name, word.term), boost)
-            clauses.append((Occur.Should, q))
+                clauses.append((Occur.Should, q))
         return Query.boolean_query(clauses)
 
     def _freshness_query(self, status: str, as_of: dt.date) -> Query:
@@ -587,7 +614,7 @@ class Engine:
             limit = _distance_for(typed)
             best: tuple[int, int, str] | None = None
             for candidate, n in counts.items():
-                distance = damerau(typed, candidate, limit)
+                distance = damerau(w.plain, plain(candidate) or candidate, limit)
                 if distance <= limit and (best is None or (distance, -n) < best[:2]):
                     best = (distance, -n, candidate)
             if best is not None and best[2] != typed:
@@ -695,7 +722,8 @@ def snippet(text: str, words: list[_Word]) -> str:
         if term is None:
             continue
         if term in terms or any(
-            damerau(term, w.term, _distance_for(w.text)) <= _distance_for(w.text) for w in fuzzy
+            damerau(plain(word) or word, w.plain, _distance_for(w.text)) <= _distance_for(w.text)
+            for w in fuzzy
         ):
             matches.append((m.start(), m.end()))
     start = 0
