@@ -10,6 +10,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from sqlalchemy.orm import Session
 
+from statedata import search as catalog_search
 from statedata.access import Action, Actor, can, require
 from statedata.api import deps
 from statedata.catalog import service
@@ -77,6 +78,7 @@ def catalog(
     session: deps.SessionDep,
     actor: deps.ActorDep,
     base: deps.BaseUrlDep,
+    installation: deps.InstallationDep,
     q: str | None = None,
     attribution: str | None = None,
     limit: Annotated[int, Query(ge=0, le=10000)] = 100,
@@ -104,8 +106,9 @@ def catalog(
             if d.agency and wanted in (d.agency.name.lower(), d.agency.code.lower())
         ]
     if q:
-        words = q.lower().split()
-        datasets = [d for d in datasets if all(w in _haystack(d) for w in words)]
+        # The catalog search: stemming, misspellings, ranked by relevance.
+        rank = {i: n for n, i in enumerate(catalog_search.ranked_ids(installation, actor, q))}
+        datasets = sorted((d for d in datasets if d.id in rank), key=lambda d: rank[d.id])
     datasets = _ordered(datasets, order)
     page = datasets[offset : offset + limit] if limit else datasets[offset:]
     return {
@@ -113,12 +116,6 @@ def catalog(
         "resultSetSize": len(datasets),
         "timings": {"serviceMillis": 0, "searchMillis": [0]},
     }
-
-
-def _haystack(dataset: Dataset) -> str:
-    parts = [dataset.title, dataset.description or "", " ".join(dataset.tag_names)]
-    parts.append(dataset.category or "")
-    return " ".join(parts).lower()
 
 
 def _ordered(datasets: list[Dataset], order: str | None) -> list[Dataset]:

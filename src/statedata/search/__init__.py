@@ -30,6 +30,7 @@ __all__ = [
     "SORTS",
     "Hit",
     "SearchResult",
+    "ranked_ids",
     "reindex",
     "search",
     "visibility",
@@ -111,3 +112,14 @@ def search(
 
     engine = synced(installation).engine_now()
     return engine.search(q, visibility(actor), clean, sort, page, page_size, as_of)
+
+
+def ranked_ids(installation: Installation, actor: Actor, q: str) -> list[str]:
+    """The ids of every dataset `actor` may see that matches `q`, most relevant first (at
+    most 10,000): for doors with their own paging and filters, like the Discovery API."""
+    if len(q) > MAX_QUERY_CHARS:
+        raise InvalidInput(f"A search may be at most {MAX_QUERY_CHARS} characters long.", field="q")
+    from statedata.search.sync import synced
+
+    engine = synced(installation).engine_now()
+    return engine.ranked_ids(q, visibility(actor))

@@ -319,6 +319,15 @@ def query_words(q: str) -> list[_Word]:
     return (meaningful or words)[:MAX_WORDS]
 
 
+@dataclass
+class _Match:
+    found: tantivy.SearchResult
+    words: list[_Word]
+    text: Query | None
+    visible: Query | None
+    main: Query
+
+
 class Engine:
     """One opened index: add and remove records, and search."""
 
@@ -483,30 +492,11 @@ class Engine:
         as_of = as_of or dt.datetime.now(dt.UTC).date()
         filters = {k: v for k, v in (filters or {}).items() if v}
         searcher = self.index.searcher()
-        visible = self.visibility_query(vis)
-        words = query_words(q)
         filter_queries = {f: self._filter_query(f, v, as_of) for f, v in filters.items()}
-        text = self._text_query(words)
-        main = self._and([text, visible, *filter_queries.values()])
         offset = (page - 1) * page_size
-        found = self._run(searcher, main, words, sort, offset, page_size)
+        m = self._match(searcher, q, vis, filter_queries, sort, offset, page_size)
+        found, words, text, visible, main = m.found, m.words, m.text, m.visible, m.main
         corrected = None
-        if found.count == 0 and words:
-            # Nothing matched: the words nobody may see matches for are taken as misspelled
-            # and matched within one or two edits. Counting under the actor's visibility
-            # keeps words of hidden datasets from changing the answer.
-            retry = False
-            for w in words:
-                if (
-                    _distance_for(w.text)
-                    and self._count(searcher, self._and([self._word_query(w), visible])) == 0
-                ):
-                    w.fuzzy = True
-                    retry = True
-            if retry:
-                text = self._text_query(words)
-                main = self._and([text, visible, *filter_queries.values()])
-                found = self._run(searcher, main, words, sort, offset, page_size)
         docs = [(score, searcher.doc(address)) for score, address in found.hits]
         if any(w.fuzzy for w in words) and found.count:
             corrected = self._correction(searcher, main, words, q)
@@ -523,6 +513,45 @@ class Engine:
             query=q,
             filters=filters,
         )
+
+    def ranked_ids(self, q: str, vis: Visibility, limit: int = MAX_RESULTS) -> list[str]:
+        """The ids of what matches `q` (misspellings included), best first."""
+        searcher = self.index.searcher()
+        found = self._match(searcher, q, vis, {}, "relevance", 0, limit).found
+        return [searcher.doc(address).get_first("id") for _, address in found.hits]
+
+    def _match(
+        self,
+        searcher: tantivy.Searcher,
+        q: str,
+        vis: Visibility,
+        filter_queries: dict[str, Query],
+        sort: str,
+        offset: int,
+        limit: int,
+    ) -> _Match:
+        visible = self.visibility_query(vis)
+        words = query_words(q)
+        text = self._text_query(words)
+        main = self._and([text, visible, *filter_queries.values()])
+        found = self._run(searcher, main, words, sort, offset, limit)
+        if found.count == 0 and words:
+            # Nothing matched: the words nobody may see matches for are taken as misspelled
+            # and matched within one or two edits. Counting under the actor's visibility
+            # keeps words of hidden datasets from changing the answer.
+            retry = False
+            for w in words:
+                if (
+                    _distance_for(w.text)
+                    and self._count(searcher, self._and([self._word_query(w), visible])) == 0
+                ):
+                    w.fuzzy = True
+                    retry = True
+            if retry:
+                text = self._text_query(words)
+                main = self._and([text, visible, *filter_queries.values()])
+                found = self._run(searcher, main, words, sort, offset, limit)
+        return _Match(found, words, text, visible, main)
 
     def _run(
         self,
