@@ -40,7 +40,7 @@ class QueryEngine:
     each thread's; a cursor per thread, so concurrent requests do not wait on each other.
 
     It also keeps what serving queries learns and may reuse: the versions' sidecar indexes
-    (`indexes`, built in the background on the same database) and compiled SQL (`compiled`).
+    (`indexes`, built in the background) and compiled SQL (`compiled`).
     """
 
     def __init__(self, settings: Any = None) -> None:
@@ -52,13 +52,10 @@ class QueryEngine:
         self._local = threading.local()
         self._lock = threading.Lock()
         self._connections: list[duckdb.DuckDBPyConnection] = []
-        self.indexes = VersionIndexes(self._cursor)
+        # Index builds get a database of their own (the same settings), closed after each.
+        self.indexes = VersionIndexes(lambda: connect(settings))
         self.compiled = CompiledCache()
         self._watchdog = _Watchdog()
-
-    def _cursor(self) -> duckdb.DuckDBPyConnection:
-        with self._lock:
-            return self._database.cursor()
 
     def _connection(self, spatial: bool) -> duckdb.DuckDBPyConnection:
         con = getattr(self._local, "con", None)

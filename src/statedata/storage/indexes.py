@@ -428,7 +428,6 @@ class VersionIndexes:
         self._queue.put((version_file, rows_sql, schema, text_columns))
 
     def _work(self) -> None:
-        con = None
         while True:
             item = self._queue.get()
             if item is None:
@@ -436,9 +435,14 @@ class VersionIndexes:
             version_file, rows_sql, schema, text_columns = item
             try:
                 if version_file.exists() and not _current(sidecar_path(version_file)):
-                    con = con or self._connect()
                     began = time.perf_counter()
-                    build(con, version_file, rows_sql, schema, text_columns)
+                    # A connection of its own for each build, closed after it: the memory a
+                    # build takes goes back at once instead of staying with the server.
+                    con = self._connect()
+                    try:
+                        build(con, version_file, rows_sql, schema, text_columns)
+                    finally:
+                        con.close()
                     log.info("indexed %s in %.1f s", version_file.name, time.perf_counter() - began)
             except Exception as error:  # queries go on without the index
                 log.warning("could not index %s: %s", version_file, error)
@@ -447,8 +451,6 @@ class VersionIndexes:
             finally:
                 with self._lock:
                     self._pending.discard(version_file)
-        if con is not None:
-            con.close()
 
     def wait(self, timeout: float = 60.0) -> bool:
         """Wait until no build is pending (for tests); whether that happened in time."""
