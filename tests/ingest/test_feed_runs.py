@@ -627,3 +627,29 @@ def test_excel_source_is_read(installation, agency, write_file, server, tmp_path
     run = run_feed(installation, feed_id)
     assert run["status"] == "succeeded", run["error"]
     assert rows(installation, dataset_id) == [("Andover", 21), ("Bethel", 22)]
+
+
+def test_a_feed_runs_once_at_a_time(installation, agency, write_file, server):
+    from statedata.errors import Conflict
+
+    dataset_id = make_dataset(installation, write_file)
+    server.routes["/cases.csv"] = Route(SECOND, delay=1.5)
+    feed_id = add_feed(installation, dataset_id, "http", {"url": f"{server.url}/cases.csv"})
+    first: list[dict] = []
+    running = threading.Thread(target=lambda: first.append(run_feed(installation, feed_id)))
+    running.start()
+    deadline = time.monotonic() + 10
+    while not server.requests and time.monotonic() < deadline:
+        time.sleep(0.02)
+    with pytest.raises(Conflict, match=f"Feed {feed_id} is running now"):
+        run_feed(installation, feed_id)
+    running.join()
+    assert first[0]["status"] == "succeeded"
+    with installation.catalog.session() as session:
+        assert session.query(FeedRun).filter(FeedRun.feed_id == feed_id).count() == 1
+        # A mark left by a run that died long ago does not block the feed for ever.
+        feed = session.get(Feed, feed_id)
+        feed.last_status = "running"
+        feed.last_run_at = dt.datetime.now(dt.UTC) - dt.timedelta(hours=2)
+    server.routes["/cases.csv"] = Route(SECOND + "Darien,5\n")
+    assert run_feed(installation, feed_id)["status"] == "succeeded"

@@ -19,12 +19,12 @@ from pathlib import Path
 
 import duckdb
 from pydantic import ValidationError
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
 
 from statedata.catalog import audit, notices
 from statedata.catalog.feeds import Feed, FeedRun
 from statedata.catalog.models import AuditEvent, Dataset, Version, utcnow
-from statedata.errors import FeedNotFound, StatedataError, from_validation
+from statedata.errors import Conflict, FeedNotFound, StatedataError, from_validation
 from statedata.ingest import open_table
 from statedata.ingest.feeds import schedule, sources, transforms
 from statedata.installation import Installation
@@ -39,6 +39,8 @@ UNCHANGED = "unchanged"
 FAILED = "failed"
 RUNNING = "running"
 PUBLISH_ACTION = "feed.publish"
+# A run marked as running for longer than this died with its process; another may start.
+RUN_HOLD = dt.timedelta(hours=1)
 
 
 @dataclass
@@ -135,17 +137,41 @@ def _start(
     installation: Installation, feed_id: int, trigger: str, now: dt.datetime | None
 ) -> _Plan:
     max_attempts = installation.settings.feed_max_attempts
+    started = now or utcnow()
     with installation.catalog.session() as session:
-        feed = session.get(Feed, feed_id)
-        if feed is None:
+        if session.get(Feed, feed_id) is None:
             raise FeedNotFound(f"There is no feed {feed_id}.", id=feed_id)
+        # One run of a feed at a time (a manual run while the scheduler runs it, two manual
+        # runs): marking it running is one conditional UPDATE, which only one can win. A mark
+        # older than RUN_HOLD is a run that died, and is taken over.
+        marked = session.execute(
+            update(Feed)
+            .where(
+                Feed.id == feed_id,
+                or_(
+                    Feed.last_status.is_(None),
+                    Feed.last_status != RUNNING,
+                    Feed.last_run_at.is_(None),
+                    Feed.last_run_at < started - RUN_HOLD,
+                ),
+            )
+            .values(last_status=RUNNING, last_run_at=started)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        if marked != 1:
+            raise Conflict(
+                f"Feed {feed_id} is running now; its run will be recorded when it ends.",
+                id=feed_id,
+            )
+        feed = session.get(Feed, feed_id)
+        session.refresh(feed)
         dataset: Dataset = feed.dataset
         current = dataset.current_version
         run = FeedRun(
             feed_id=feed.id,
             attempt=feed.consecutive_failures % max_attempts + 1,
             trigger=trigger,
-            started_at=now or utcnow(),
+            started_at=started,
             status=RUNNING,
         )
         session.add(run)

@@ -28,6 +28,7 @@ from sqlalchemy.exc import IntegrityError
 
 from statedata.catalog.feeds import Feed, SchedulerLease
 from statedata.catalog.models import utcnow
+from statedata.errors import Conflict
 from statedata.installation import Installation
 
 log = logging.getLogger("statedata.scheduler")
@@ -146,6 +147,9 @@ def run_round(
             continue
         try:
             run(installation, feed_id, trigger=trigger)
+        except Conflict:
+            # Someone runs it by hand right now; that run records itself and reschedules.
+            continue
         except Exception:
             # A run records its own failures; this is a bug, and the other feeds still run.
             log.exception("feed %s: the run itself failed", feed_id)
