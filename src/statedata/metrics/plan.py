@@ -377,6 +377,23 @@ class Datasets:
         return len(self.ids)
 
 
+def fetch(session: Session, statement: Any) -> list[tuple]:
+    """The rows of `statement` as the driver gives them: plain tuples, in the session's
+    transaction. For 100,000 rows this is several times faster than building result rows;
+    the callers select only text, numbers and dates, which need no conversion."""
+    connection = session.connection()
+    compiled = statement.compile(dialect=connection.dialect)
+    params: Any = compiled.construct_params()
+    if compiled.positional:
+        params = tuple(params[name] for name in compiled.positiontup or ())
+    cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(str(compiled), params)
+        return cursor.fetchall()
+    finally:
+        cursor.close()
+
+
 def _as_text(column: Any) -> Any:
     # JSON lists read as their text: looking for '"race"' in it costs far less than decoding
     # 100,000 lists, and most are empty. The names are fixed words, so a quoted name cannot
@@ -446,7 +463,7 @@ def load_datasets(
         Dataset.source_link,
         _as_text(Dataset.related_documents).label("related_documents"),
     ]
-    rows = connection.execute(select(*columns, *(extra_columns if with_metadata else ()))).all()
+    rows = fetch(session, select(*columns, *(extra_columns if with_metadata else ())))
     n = len(rows)
     by_column = list(zip(*rows, strict=True)) if rows else [()] * (len(columns) + 11)
     (ids, agency_ids, klass, access, state, status, made, gone, updated, freq, dims_text) = (
@@ -511,10 +528,9 @@ def _versions(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Every version as (dataset index * SHIFT + day ordinal), sorted, and whether an
     automated source published it."""
-    rows = (
-        session.connection()
-        .execute(select(Version.dataset_id, _day_text(session, Version.created_at), Version.source))
-        .all()
+    rows = fetch(
+        session,
+        select(Version.dataset_id, _day_text(session, Version.created_at), Version.source),
     )
     has_versions = np.zeros(n, dtype=bool)
     if not rows:
@@ -542,18 +558,24 @@ def is_automated(source: str | None) -> bool:
 
 # Evaluating the catalog on one day ---------------------------------------------------------
 
-_EVALUATIONS: dict[tuple[str | None, int, int], tuple[int, int]] = {}
+# frequency -> (last update * SHIFT + day) -> (status index, days late): a whole catalog has
+# few distinct pairs, and a server asked again evaluates none.
+_EVALUATIONS: dict[str | None, dict[int, tuple[int, int]]] = {}
 
 
-def _evaluate(frequency: str | None, last: int, day: int) -> tuple[int, int]:
-    key = (frequency, last, day)
-    found = _EVALUATIONS.get(key)
-    if found is None:
-        result = evaluate(frequency, dt.date.fromordinal(last), dt.date.fromordinal(day))
-        found = (STATUSES.index(result.status), result.days_late)
-        if len(_EVALUATIONS) > 2_000_000:  # a long-running server: keep memory bounded
-            _EVALUATIONS.clear()
-        _EVALUATIONS[key] = found
+def _evaluate_lasts(frequency: str | None, lasts: list[int], day: int) -> list[tuple[int, int]]:
+    """The freshness on `day` of datasets expected at `frequency`, last updated on `lasts`."""
+    cache = _EVALUATIONS.setdefault(frequency, {})
+    if len(cache) > 2_000_000:  # a long-running server: keep memory bounded
+        cache.clear()
+    found = []
+    for last in lasts:
+        key = last * SHIFT + day
+        result = cache.get(key)
+        if result is None:
+            evaluation = evaluate(frequency, dt.date.fromordinal(last), dt.date.fromordinal(day))
+            result = cache[key] = (STATUSES.index(evaluation.status), evaluation.days_late)
+        found.append(result)
     return found
 
 
@@ -599,13 +621,13 @@ def day_state(data: Datasets, day: int) -> DayState:
     if len(chosen):
         combined = data.frequency[chosen].astype(np.int64) * SHIFT + last[chosen]
         unique, inverse = np.unique(combined, return_inverse=True)
-        results = np.array(
-            [
-                _evaluate(data.frequencies[int(key // SHIFT)], int(key % SHIFT), day)
-                for key in unique
-            ],
-            dtype=np.int64,
-        ).reshape(-1, 2)
+        groups = unique // SHIFT
+        bounds = np.flatnonzero(np.diff(groups)) + 1
+        found: list[tuple[int, int]] = []
+        for part in np.split(unique, bounds):
+            lasts = (part % SHIFT).tolist()
+            found.extend(_evaluate_lasts(data.frequencies[int(part[0] // SHIFT)], lasts, day))
+        results = np.array(found, dtype=np.int64).reshape(-1, 2)
         status[chosen] = results[inverse, 0]
         days_late[chosen] = results[inverse, 1]
     return DayState(day, public, last, status, days_late, automated)
@@ -905,7 +927,7 @@ def _cells(rows: Sequence[tuple[str, str, Any]]) -> UsageCells:
 
 def usage_cells(session: Session, first: dt.date, last: dt.date) -> UsageCells:
     """Use per dataset and kind from `first` to `last` (both included)."""
-    return _cells(session.connection().execute(_usage_query(session, first, last, False)).all())
+    return _cells(fetch(session, _usage_query(session, first, last, False)))
 
 
 # Whole months that can no longer change are summed once: kept in memory per process and,
@@ -992,7 +1014,7 @@ def monthly_cells(
         first, last = _month_bounds(min(missing))[0], _month_bounds(max(missing))[1]
         by_month: dict[str, list[tuple[str, str, Any]]] = defaultdict(list)
         query = _usage_query(session, first, last, by_month=True)
-        for dataset_id, kind, month, total in session.connection().execute(query):
+        for dataset_id, kind, month, total in fetch(session, query):
             by_month[month].append((dataset_id, kind, total))
         for month, rows in missing.items():
             cells = _cells(by_month.get(month, []))
