@@ -251,6 +251,10 @@ def _path_values(world: dict, dataset_id: str) -> dict[str, list[str]]:
         "party_id": ["1"],
         "feed_id": [made.get("feed_id", "1")],
         "path": [f"{dataset_id}.json"],
+        # The portal's pages (web/): a dataset's page by its id, under any address.
+        "ident": [dataset_id],
+        "category": ["Health-and-Human-Services", "dataset"],
+        "slug": ["Zyxwv-Protected-Caseload", "anything"],
     }
 
 

@@ -6,9 +6,9 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from fastapi.responses import RedirectResponse
 
 import statedata
+from statedata import web
 from statedata.access import app_tokens
 from statedata.api import (
     accounts,
@@ -123,9 +123,7 @@ def create_app(installation: Installation, usage_flush_seconds: float = 10.0) ->
             },
         }
 
-    @app.get("/", include_in_schema=False)
-    def home() -> RedirectResponse:
-        # The portal's pages come with the web part; until then the root lists the API.
-        return RedirectResponse("/api")
-
+    # The portal's pages come last: the dataset address /{category}/{title}/{id} would
+    # otherwise catch paths meant for the API.
+    web.install(app)
     return app
