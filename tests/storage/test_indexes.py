@@ -9,7 +9,7 @@ from pathlib import Path
 import duckdb
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from statedata.storage.indexes import VersionIndex, VersionIndexes, build, is_word
@@ -136,13 +136,14 @@ def test_sidecar_names():
     assert version_file_of(Path("/d/x/v3-1234abcd.index.tmp-0a0b0c0d")) == version
 
 
+_SPLITTER = duckdb.connect()
+SPLIT = r"SELECT regexp_split_to_array($t, '[^\pL\pN]+')"
+
+
+@settings(deadline=None)  # DuckDB is asked once an example; a busy machine is no failure
 @given(st.text(max_size=12))
 def test_is_word_agrees_with_the_index_splitting(text):
-    con = duckdb.connect()
-    parts = con.execute(r"SELECT regexp_split_to_array($t, '[^\pL\pN]+')", {"t": text}).fetchone()[
-        0
-    ]
-    con.close()
+    parts = _SPLITTER.execute(SPLIT, {"t": text}).fetchone()[0]
     # is_word may say no where RE2 says yes (a letter newer than Python's Unicode tables):
     # such a word is then searched without the index. Never the other way round.
     if is_word(text):
