@@ -31,8 +31,8 @@ register_url_convertor("fourbyfour", FourByFour())
 
 def install(app: FastAPI) -> None:
     """Add the portal's pages and its static files to `app`."""
-    from statedata.web import agency, dataset, glossary, home
+    from statedata.web import agency, browse, dataset, glossary, home
 
     app.mount("/static", StaticFiles(directory=STATIC, check_dir=False), name="static")
-    for module in (home, glossary, agency, dataset):
+    for module in (home, glossary, agency, browse, dataset):
         app.include_router(module.router)
