@@ -382,7 +382,9 @@ def fetch(session: Session, statement: Any) -> list[tuple]:
     transaction. For 100,000 rows this is several times faster than building result rows;
     the callers select only text, numbers and dates, which need no conversion."""
     connection = session.connection()
-    compiled = statement.compile(dialect=connection.dialect)
+    compiled = statement.compile(
+        dialect=connection.dialect, compile_kwargs={"render_postcompile": True}
+    )
     params: Any = compiled.construct_params()
     if compiled.positional:
         params = tuple(params[name] for name in compiled.positiontup or ())
@@ -449,6 +451,7 @@ def load_datasets(
         _day_text(session, Dataset.data_updated_at),
         Dataset.update_frequency,
         _as_text(Dataset.demographic_dimensions),
+        cast(Dataset.metadata_updated_at, String),
     ]
     extra_columns = [
         Dataset.title,
@@ -465,10 +468,11 @@ def load_datasets(
     ]
     rows = fetch(session, select(*columns, *(extra_columns if with_metadata else ())))
     n = len(rows)
-    by_column = list(zip(*rows, strict=True)) if rows else [()] * (len(columns) + 11)
+    by_column = list(zip(*rows, strict=True)) if rows else [()] * (len(columns) + 12)
     (ids, agency_ids, klass, access, state, status, made, gone, updated, freq, dims_text) = (
         by_column[:11]
     )
+    stamps = by_column[11]
     ids = list(ids)
     id_array = np.array(ids, dtype=str) if n else np.array([], dtype=str)
     agency = np.array([position[a] for a in agency_ids], dtype=np.int32)
@@ -492,9 +496,9 @@ def load_datasets(
         sum(bit for bit, name in quoted if name in text) if text and len(text) > 2 else 0
         for text in dims_text
     ]
-    extra: dict[str, list[Any]] = {}
+    extra: dict[str, list[Any]] = {"metadata_stamp": list(stamps)}
     if with_metadata:
-        for offset, column in enumerate(extra_columns, start=11):
+        for offset, column in enumerate(extra_columns, start=12):
             extra[column.key] = list(by_column[offset])
         extra["demographic_dimensions"] = list(dims_text)
     order = np.argsort(id_array, kind="stable")
@@ -523,24 +527,48 @@ def load_datasets(
     )
 
 
+# Versions never change once published: kept per catalog, read again only when a version
+# was added or removed (their count and newest id tell).
+_VERSIONS: dict[str, tuple[tuple, np.ndarray, np.ndarray, np.ndarray]] = {}
+
+
+def _all_versions(session: Session) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every version's dataset id, day (ordinal) and whether an automated source made it."""
+    catalog = _catalog_key(session)
+    signature = tuple(fetch(session, select(func.count(), func.max(Version.id)))[0])
+    cached = _VERSIONS.get(catalog)
+    if cached is not None and cached[0] == signature:
+        return cached[1], cached[2], cached[3]
+    rows = fetch(
+        session,
+        select(Version.dataset_id, _day_text(session, Version.created_at), Version.source),
+    )
+    if rows:
+        dataset_ids, days, sources = zip(*rows, strict=True)
+        found = (
+            np.array(dataset_ids, dtype=str),
+            ordinals(days, missing=-1),
+            np.array([is_automated(source) for source in sources], dtype=bool),
+        )
+    else:
+        found = (np.array([], dtype=str), np.zeros(0, np.int64), np.zeros(0, bool))
+    if len(_VERSIONS) > 16:
+        _VERSIONS.clear()
+    _VERSIONS[catalog] = (signature, *found)
+    return found
+
+
 def _versions(
     session: Session, sorted_ids: np.ndarray, order: np.ndarray, n: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Every version as (dataset index * SHIFT + day ordinal), sorted, and whether an
     automated source published it."""
-    rows = fetch(
-        session,
-        select(Version.dataset_id, _day_text(session, Version.created_at), Version.source),
-    )
+    dataset_ids, day_numbers, automated = _all_versions(session)
     has_versions = np.zeros(n, dtype=bool)
-    if not rows:
-        return np.array([], dtype=np.int64), np.array([], dtype=bool), has_versions
-    dataset_ids, days, sources = zip(*rows, strict=True)
-    index = _index_of(sorted_ids, order, np.array(dataset_ids, dtype=str))
-    day_numbers = ordinals(days, missing=-1)
+    index = _index_of(sorted_ids, order, dataset_ids)
     known = (index >= 0) & (day_numbers >= 0)
     keys = index[known] * SHIFT + day_numbers[known]
-    auto = np.array([is_automated(source) for source in sources], dtype=bool)[known]
+    auto = automated[known]
     sorting = np.argsort(keys, kind="stable")
     keys, auto = keys[sorting], auto[sorting]
     has_versions[keys // SHIFT] = True
@@ -808,79 +836,110 @@ def _json_list(text: str | None) -> list:
     return found if isinstance(found, list) else []
 
 
+QUALITY_COLUMNS = [
+    Dataset.id,
+    Dataset.title,
+    Dataset.description,
+    Dataset.category,
+    Dataset.license,
+    Dataset.contact_email,
+    Dataset.temporal_coverage_start,
+    Dataset.temporal_coverage_end,
+    Dataset.spatial_coverage,
+    Dataset.geographic_unit,
+    Dataset.source_link,
+    cast(Dataset.related_documents, String),
+    cast(Dataset.demographic_dimensions, String),
+]
+
+
+def _quality_metadata(session: Session, ids: list[str], everything: bool) -> dict[str, tuple]:
+    """Dataset id -> the metadata the quality score reads, for `ids` (or all datasets)."""
+    if everything:
+        return {row[0]: row for row in fetch(session, select(*QUALITY_COLUMNS))}
+    found = {}
+    for start in range(0, len(ids), 500):  # SQLite takes at most 999 parameters
+        chunk = ids[start : start + 500]
+        query = select(*QUALITY_COLUMNS).where(Dataset.id.in_(chunk))
+        found.update({row[0]: row for row in fetch(session, query)})
+    return found
+
+
 def quality_scores_of(
-    data: Datasets, chosen: np.ndarray, counts: dict[str, tuple[int, int, int]], state: DayState
+    session: Session,
+    data: Datasets,
+    chosen: np.ndarray,
+    counts: dict[str, tuple[int, int, int]],
+    state: DayState,
 ) -> tuple[np.ndarray, np.ndarray]:
     """The quality score and required-metadata flag of each chosen dataset on the day.
 
-    `quality.score` reads a dataset's attributes only, so each is handed a light stand-in
-    built from the loaded columns. Scores are remembered by everything they depend on: a
-    server asked again scores only what changed.
+    Scores are remembered by dataset, the time its metadata last changed, its dictionary and
+    tag counts and its freshness on the day: a server asked again reads and scores only the
+    datasets that changed. `quality.score` reads a dataset's attributes only, so each is
+    handed a light stand-in built from the columns read.
     """
-    extra = data.extra
     scores = np.zeros(len(data), dtype=np.int32)
     required = np.zeros(len(data), dtype=bool)
     as_of = dt.date.fromordinal(state.day)
-    for i in np.flatnonzero(chosen):
-        i = int(i)
-        ncols, ndescribed, ntags = counts.get(data.ids[i], (0, 0, 0))
-        documents = _json_list(extra["related_documents"][i])
-        linked = any(str(d.get("url", "")).startswith(("http://", "https://")) for d in documents)
-        frequency = data.frequencies[int(data.frequency[i])]
-        last = int(state.last[i])
-        dims = tuple(_json_list(extra["demographic_dimensions"][i]))
-        values = (
-            extra["title"][i],
-            extra["description"][i],
-            extra["category"][i],
-            extra["license"][i],
-            extra["contact_email"][i],
-            extra["temporal_coverage_start"][i],
-            extra["temporal_coverage_end"][i],
-            extra["spatial_coverage"][i],
-            extra["geographic_unit"][i],
-            extra["source_link"][i],
-        )
+    stamps = data.extra.get("metadata_stamp") or [None] * len(data)
+    picked = np.flatnonzero(chosen).tolist()
+    keys: dict[int, tuple] = {}
+    missing: list[int] = []
+    for i in picked:
+        did = data.ids[i]
         key = (
-            values,
-            ncols,
-            ndescribed,
-            ntags,
-            linked,
-            frequency,
-            last,
-            dims,
+            did,
+            stamps[i],
+            counts.get(did, (0, 0, 0)),
+            data.frequencies[int(data.frequency[i])],
+            int(state.last[i]),
             bool(data.no_agency[i]),
             state.day,
         )
+        keys[i] = key
         found = _QUALITY.get(key)
         if found is None:
-            stand_in = SimpleNamespace(
-                title=values[0],
-                description=values[1],
-                category=values[2],
-                license=values[3],
-                contact_email=values[4],
-                temporal_coverage_start=values[5],
-                temporal_coverage_end=values[6],
-                spatial_coverage=values[7],
-                geographic_unit=values[8],
-                source_link=values[9],
-                related_documents=documents,
-                columns=[_DESCRIBED] * ndescribed + [_UNDESCRIBED] * (ncols - ndescribed),
-                tags=[SimpleNamespace(tag=str(t)) for t in range(ntags)],
-                update_frequency=frequency,
-                data_updated_at=dt.date.fromordinal(last),
-                created_at=dt.date.fromordinal(last),
-                agency_id=None if data.no_agency[i] else 1,
-                agency=None,
-                demographic_dimensions=list(dims),
-            )
-            result = quality_scores.score(stand_in, as_of)  # type: ignore[arg-type]
-            found = (result.total, result.required_metadata_complete)
-            if len(_QUALITY) > 500_000:
-                _QUALITY.clear()
-            _QUALITY[key] = found
+            missing.append(i)
+        else:
+            scores[i], required[i] = found
+    if not missing:
+        return scores, required
+    metadata = _quality_metadata(
+        session, [data.ids[i] for i in missing], everything=len(missing) > 5_000
+    )
+    for i in missing:
+        row = metadata.get(data.ids[i])
+        if row is None:  # removed while the metrics ran
+            continue
+        key = keys[i]
+        ncols, ndescribed, ntags = key[2]
+        stand_in = SimpleNamespace(
+            title=row[1],
+            description=row[2],
+            category=row[3],
+            license=row[4],
+            contact_email=row[5],
+            temporal_coverage_start=row[6],
+            temporal_coverage_end=row[7],
+            spatial_coverage=row[8],
+            geographic_unit=row[9],
+            source_link=row[10],
+            related_documents=_json_list(row[11]),
+            demographic_dimensions=_json_list(row[12]),
+            columns=[_DESCRIBED] * ndescribed + [_UNDESCRIBED] * (ncols - ndescribed),
+            tags=[SimpleNamespace(tag=str(t)) for t in range(ntags)],
+            update_frequency=key[3],
+            data_updated_at=dt.date.fromordinal(key[4]),
+            created_at=dt.date.fromordinal(key[4]),
+            agency_id=None if key[5] else 1,
+            agency=None,
+        )
+        result = quality_scores.score(stand_in, as_of)  # type: ignore[arg-type]
+        found = (result.total, result.required_metadata_complete)
+        if len(_QUALITY) > 1_000_000:
+            _QUALITY.clear()
+        _QUALITY[key] = found
         scores[i], required[i] = found
     return scores, required
 
@@ -1071,7 +1130,7 @@ def _traffic_metrics(
     mapping = UsageMap(data)
     months = monthly_cells(session, [m for m, _ in ends], as_of, cache_dir)
     recent = usage_cells(session, as_of - dt.timedelta(days=WINDOW_DAYS - 1), as_of)
-    found = {str(k) for cells in (recent, *months.values()) for k in set(cells.kinds.tolist())}
+    found = {str(k) for cells in (recent, *months.values()) for k in np.unique(cells.kinds)}
     kinds = sorted(found | set(KINDS), key=_kind_order)
     codes = data.agency_codes
     chosen = np.ones(len(codes), dtype=bool)
@@ -1250,7 +1309,7 @@ def compute(
         raise InvalidInput(f"The year must be between 1900 and {as_of.year}.", field="since_year")
     agency = check_agency(session, agency)
     ends = month_ends(as_of, months)
-    data = load_datasets(session, exclude, with_metadata=True)
+    data = load_datasets(session, exclude)
     scope = Scope(data, agency)
     today = day_state(data, as_of.toordinal())
     past = {month: day_state(data, day.toordinal()) for month, day in ends[:-1]}
@@ -1273,7 +1332,7 @@ def compute(
 
     chosen = today.public & scope.mask
     counts = dictionary_counts(session)
-    scores, required = quality_scores_of(data, chosen, counts, today)
+    scores, required = quality_scores_of(session, data, chosen, counts, today)
     quality_value = _round(float(scores[chosen].mean()), 1) if np.count_nonzero(chosen) else None
     by_agency_scores: dict[str, Value] = {}
     for i, code in enumerate(data.agency_codes):

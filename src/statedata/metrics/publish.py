@@ -125,7 +125,8 @@ def inventory_table(installation: Installation, as_of: dt.date) -> pa.Table:
         counts = plan.dictionary_counts(session)
     state = plan.day_state(data, as_of.toordinal())
     chosen = state.public
-    scores, required = plan.quality_scores_of(data, chosen, counts, state)
+    with installation.catalog.session() as session:
+        scores, required = plan.quality_scores_of(session, data, chosen, counts, state)
     picked = np.flatnonzero(chosen)
     statuses = list(Freshness)
     return pa.table(
