@@ -1,0 +1,181 @@
+"""The portal in a real browser: Debian's Chromium driven by Playwright against the demo portal
+served on loopback. Search and open a dataset, sort, filter and page its preview without a
+page reload, download a file, and an axe-core audit of every page type (no serious or
+critical violation). Screenshots of each page type, at desktop and phone width, are saved
+under test-artifacts/web/ to be looked at."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from statedata.catalog import service
+from statedata.demo import build_demo
+from statedata.installation import Installation
+
+DESKTOP = {"width": 1280, "height": 900}
+PHONE = {"width": 320, "height": 640}
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory, serve, browser) -> Iterator[dict]:  # type: ignore[no-untyped-def]
+    """The demo portal (a small payroll), served once for these tests."""
+    installation = Installation.open(tmp_path_factory.mktemp("portal") / "home")
+    build_demo(installation, payroll_rows=3_000)
+    with installation.catalog.session() as session:
+        datasets = service.list_datasets(session, classification="public")
+        with_rows = [d for d in datasets if d.current_version is not None]
+        towns = next(d for d in with_rows if "town" in {c.field_name for c in d.columns})
+        deprecated = next(d for d in datasets if d.status == "deprecated")
+        found = {
+            "towns": (towns.id, towns.title),
+            "deprecated": deprecated.id,
+            "agency": towns.agency.code,
+        }
+    server = serve(installation)
+    yield {"url": server.url, **found}
+    server.stop()
+    installation.close()
+
+
+@pytest.fixture
+def page(browser, demo):  # type: ignore[no-untyped-def]
+    context = browser.new_context(viewport=DESKTOP, accept_downloads=True)
+    opened = context.new_page()
+    opened.set_default_timeout(15_000)
+    yield opened
+    context.close()
+
+
+def audit(page) -> list[str]:  # type: ignore[no-untyped-def]
+    """axe-core's serious and critical WCAG 2.1 A/AA violations of the page as it is now."""
+    from conftest import AXE  # type: ignore[import-not-found]
+
+    page.add_script_tag(path=str(AXE))
+    result = page.evaluate(
+        """async () => {
+            const found = await axe.run(document, {
+                runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice']},
+            });
+            return found.violations.map(v => ({
+                id: v.id, impact: v.impact, help: v.help,
+                nodes: v.nodes.slice(0, 3).map(n => n.target.join(' ')),
+            }));
+        }"""
+    )
+    return [
+        f"{v['id']} ({v['impact']}): {v['help']} at {v['nodes']}"
+        for v in result
+        if v["impact"] in ("serious", "critical")
+    ]
+
+
+def shoot(page, name: str) -> None:  # type: ignore[no-untyped-def]
+    """Screenshots of the page at desktop and phone width; the page must not scroll sideways
+    on a phone."""
+    from conftest import ARTIFACTS  # type: ignore[import-not-found]
+
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.set_viewport_size(DESKTOP)
+    page.screenshot(path=str(ARTIFACTS / f"{name}-desktop.png"), full_page=True)
+    page.set_viewport_size(PHONE)
+    page.screenshot(path=str(ARTIFACTS / f"{name}-phone.png"), full_page=True)
+    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 0, f"{name} scrolls sideways by {overflow}px at 320px wide"
+    page.set_viewport_size(DESKTOP)
+
+
+def test_search_and_open_a_dataset(page, demo):  # type: ignore[no-untyped-def]
+    dataset_id, title = demo["towns"]
+    page.goto(demo["url"] + "/")
+    page.get_by_label("Search the data").fill(title)
+    page.get_by_role("button", name="Search").click()
+    page.wait_for_url("**/browse?q=*")
+    page.get_by_role("link", name=title, exact=True).first.click()
+    page.wait_for_url(f"**/{dataset_id}")
+    assert page.get_by_role("heading", level=1).inner_text() == title
+    assert page.get_by_role("heading", name="Look at the data").is_visible()
+
+
+def test_preview_sorts_filters_and_pages_without_reloading(page, demo):  # type: ignore[no-untyped-def]
+    dataset_id, _ = demo["towns"]
+    page.goto(f"{demo['url']}/d/{dataset_id}")
+    page.evaluate("window.stillHere = 'yes'")  # gone if the page reloads
+    table = page.locator("table.preview")
+    caption = page.locator("#preview-caption")
+
+    page.locator("th a.sort", has_text="Town").first.click()
+    page.wait_for_selector('th[aria-sort="ascending"]')
+    towns = table.locator("tbody tr td:nth-child(1)").all_inner_texts()
+    page.locator("th a.sort", has_text="Town").first.click()
+    page.wait_for_selector('th[aria-sort="descending"]')
+    assert page.evaluate("document.activeElement.dataset.focus").startswith("sort-")
+    first_descending = table.locator("tbody tr td").first.inner_text()
+    assert first_descending >= towns[0]
+
+    page.get_by_label("Search all text").fill("Hartford")
+    page.get_by_role("button", name="Show rows").click()
+    page.wait_for_function(
+        "document.querySelector('#preview-caption')?.textContent.includes('that match')"
+    )
+    assert "that match" in caption.inner_text()
+    assert "Hartford" in table.inner_text()
+    assert "q=Hartford" in page.url  # the address follows, for reload and sharing
+
+    page.get_by_role("link", name="Clear").click()
+    page.wait_for_function(
+        "!document.querySelector('#preview-caption').textContent.includes('that match')"
+    )
+    before = caption.inner_text()
+    page.get_by_role("link", name="Next page").click()
+    page.wait_for_function(f"document.querySelector('#preview-caption').textContent !== {before!r}")
+    assert caption.inner_text().startswith("Rows 21 to")
+    assert page.evaluate("window.stillHere") == "yes"
+
+
+def test_download_a_file(page, demo):  # type: ignore[no-untyped-def]
+    dataset_id, _ = demo["towns"]
+    page.goto(f"{demo['url']}/d/{dataset_id}")
+    with page.expect_download() as download_info:
+        page.get_by_role("link", name="CSV", exact=True).click()
+    download = download_info.value
+    assert download.suggested_filename.endswith(f"-{dataset_id}.csv")
+    with open(download.path(), encoding="utf-8") as file:
+        header = file.readline()
+    assert "town" in header
+
+
+def test_keyboard_reaches_the_skip_link_first(page, demo):  # type: ignore[no-untyped-def]
+    page.goto(demo["url"] + "/")
+    page.keyboard.press("Tab")
+    focused = page.evaluate("document.activeElement.textContent")
+    assert focused == "Skip to the main content"
+    page.keyboard.press("Enter")
+    assert page.evaluate("document.activeElement.id") == "main"
+
+
+@pytest.mark.parametrize(
+    ("name", "path"),
+    [
+        ("home", "/"),
+        ("browse", "/browse?q=school"),
+        ("dataset", "/d/{towns}"),
+        ("dataset-deprecated", "/d/{deprecated}"),
+        ("agency", "/agencies/{agency}"),
+        ("agencies", "/agencies"),
+        ("glossary", "/glossary"),
+        ("not-found", "/d/zzzz-2222"),
+    ],
+)
+def test_every_page_type_passes_axe_and_fits_a_phone(page, demo, name, path):  # type: ignore[no-untyped-def]
+    address = path.format(
+        towns=demo["towns"][0], deprecated=demo["deprecated"], agency=demo["agency"]
+    )
+    response = page.goto(demo["url"] + address)
+    assert response.status == (404 if name == "not-found" else 200)
+    violations = audit(page)
+    shoot(page, name)
+    assert violations == []
+    page.set_viewport_size(PHONE)
+    assert audit(page) == []
