@@ -284,7 +284,8 @@ def test_a_backfilled_month_is_counted_again(catalog):
 
 
 def test_quality_metrics_score_public_datasets(catalog):
-    from statedata.catalog import service
+    from statedata.catalog import DatasetMetadata, service
+    from statedata.config import DEFAULT_CATEGORIES
     from statedata.freshness import quality
 
     found = report(catalog, AS_OF)
@@ -296,6 +297,28 @@ def test_quality_metrics_score_public_datasets(catalog):
     mean = round(sum(s.total for s in scores) / len(scores), 1)
     assert found.get("metadata.quality_mean").value == mean
     assert found.get("metadata.required_complete").value == 0.0  # none has a description
+    # A change to the metadata is scored again, not taken from memory.
+    with catalog.catalog.session() as session:
+        service.update_metadata(
+            session,
+            "aaaa-0001",
+            DatasetMetadata(
+                description="Daily counts of cases by town. " * 5,
+                category="Health and Human Services",
+                tags=["health", "cases", "towns"],
+                license="cc-by-4.0",
+                contact_email="data@ct.gov",
+            ),
+            DEFAULT_CATEGORIES,
+            actor="test",
+        )
+        better = quality.score(service.get_dataset(session, "aaaa-0001"), AS_OF).total
+    assert better > scores[0].total
+    again = report(catalog, AS_OF)
+    assert again.get("metadata.quality_mean").value == round(
+        (sum(s.total for s in scores[1:]) + better) / len(scores), 1
+    )
+    assert again.get("metadata.required_complete").value == 0.2
 
 
 def test_suggestions_and_their_outcomes_as_they_stood(catalog):
