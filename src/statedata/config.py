@@ -130,6 +130,11 @@ class Settings(BaseModel):
         default="America/New_York",
         description="Time zone in which feed schedules (cron) are read.",
     )
+    feed_folder_root: Path | None = Field(
+        default=None,
+        description="The only folder under which folder feeds may read; `drop` in the home "
+        "folder when unset.",
+    )
     feed_timeout_seconds: float = Field(
         default=120.0, gt=0, description="Longest a feed's source may take to answer."
     )
@@ -157,6 +162,11 @@ class Settings(BaseModel):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.home / 'catalog.sqlite').resolve()}"
+
+    @property
+    def drop_root(self) -> Path:
+        """Where folder feeds may read from."""
+        return self.feed_folder_root or self.home / "drop"
 
     @property
     def data_dir(self) -> Path:
@@ -196,6 +206,7 @@ ENV_NAMES = {
     "drafts_need_approval": "STATEDATA_DRAFTS_NEED_APPROVAL",
     "suggestions_per_hour": "STATEDATA_SUGGESTIONS_PER_HOUR",
     "feed_timezone": "STATEDATA_FEED_TIMEZONE",
+    "feed_folder_root": "STATEDATA_FEED_FOLDER_ROOT",
     "feed_timeout_seconds": "STATEDATA_FEED_TIMEOUT_SECONDS",
     "feed_max_attempts": "STATEDATA_FEED_MAX_ATTEMPTS",
     "feed_retry_minutes": "STATEDATA_FEED_RETRY_MINUTES",

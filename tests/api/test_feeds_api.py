@@ -38,8 +38,10 @@ def staff(installation, agency) -> dict[str, dict[str, str]]:
 
 
 @pytest.fixture
-def datasets(installation, agency, write_file) -> dict[str, str]:
-    """A public and a protected DPH dataset, each with a first version."""
+def datasets(installation, agency, write_file, tmp_path) -> dict[str, str]:
+    """A public and a protected DPH dataset, each with a first version; folder feeds may
+    read under the test's folder."""
+    installation.settings.feed_folder_root = tmp_path
     made = {}
     for name, classification in (("public", "public"), ("protected", "protected")):
         path = write_file(f"{name}.csv", "town,cases\nAndover,1\nBethel,2\n")
@@ -181,6 +183,7 @@ def test_others_may_not_see_or_touch_feeds(http, staff, datasets, tmp_path, who,
         ({"mode": "merge"}, "mode"),
         ({"transforms": [{"cast": {"cases": "money"}}]}, "transforms"),
         ({"source": {"path": "/no/such/folder"}}, "source"),
+        ({"source": {"path": "/tmp"}}, "source.path: folder feeds may only read folders under"),
         ({"source": {"path": "/tmp", "password": "x"}}, "password"),
         ({"colour": "red"}, "colour"),
     ],

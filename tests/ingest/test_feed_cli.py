@@ -49,8 +49,8 @@ def dataset_id(home: Path) -> str:
 
 
 def test_a_folder_feed_from_the_command_line(home, tmp_path):
-    drop = tmp_path / "drop"
-    drop.mkdir()
+    drop = home / "drop" / "dph"
+    drop.mkdir(parents=True)
     target = dataset_id(home)
     added = run(
         home,

@@ -429,10 +429,10 @@ def test_email_waits_while_the_smtp_server_is_down(
 # Other kinds of source ----------------------------------------------------------------------
 
 
-def test_folder_feed_takes_each_dropped_file_once(installation, agency, write_file, tmp_path):
+def test_folder_feed_takes_each_dropped_file_once(installation, agency, write_file):
     dataset_id = make_dataset(installation, write_file)
-    drop = tmp_path / "drop"
-    drop.mkdir()
+    drop = installation.settings.drop_root / "dph"
+    drop.mkdir(parents=True)
     feed_id = add_feed(installation, dataset_id, "folder", {"path": str(drop), "pattern": "*.csv"})
     (drop / "a.csv").write_text(SECOND)
     time.sleep(0.01)
@@ -653,3 +653,26 @@ def test_a_feed_runs_once_at_a_time(installation, agency, write_file, server):
         feed.last_run_at = dt.datetime.now(dt.UTC) - dt.timedelta(hours=2)
     server.routes["/cases.csv"] = Route(SECOND + "Darien,5\n")
     assert run_feed(installation, feed_id)["status"] == "succeeded"
+
+
+def test_a_folder_outside_the_drop_root_is_not_read(installation, agency, write_file, tmp_path):
+    from statedata.errors import InvalidInput
+
+    dataset_id = make_dataset(installation, write_file)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "secret.csv").write_text("town,cases\nAndover,99\n")
+    with installation.catalog.session() as session, pytest.raises(InvalidInput, match="under"):
+        create_feed(
+            session,
+            OPERATOR,
+            dataset_id,
+            NewFeed(kind="folder", source={"path": str(elsewhere)}, schedule="0 6 * * *"),
+            folder_root=installation.settings.drop_root,
+        )
+    # One stored before the root moved is refused when it runs, and its files stay put.
+    feed_id = add_feed(installation, dataset_id, "folder", {"path": str(elsewhere)})
+    run = run_feed(installation, feed_id)
+    assert run["status"] == "failed" and "outside" in run["error"]
+    assert (elsewhere / "secret.csv").exists()
+    assert rows(installation, dataset_id) == [("Andover", 1), ("Bethel", 2)]

@@ -43,8 +43,8 @@ def folder_feeds(installation, write_file, tmp_path: Path, count: int) -> list[i
             open_table(path),
             new=NewDataset(DatasetMetadata(title=f"Cases {number}"), "DPH"),
         ).dataset_id
-        drop = tmp_path / f"drop{number}"
-        drop.mkdir()
+        drop = installation.settings.drop_root / f"drop{number}"
+        drop.mkdir(parents=True)
         (drop / "new.csv").write_text(f"town,cases\nAndover,{number + 10}\n")
         with installation.catalog.session() as session:
             new = NewFeed(kind="folder", source={"path": str(drop)}, schedule="0 6 * * *")

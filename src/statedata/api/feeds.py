@@ -36,7 +36,10 @@ def create_feed(
     installation: deps.InstallationDep,
     base: deps.BaseUrlDep,
 ) -> dict:
-    feed = feeds.create_feed(session, actor, dataset_id, new, installation.settings.feed_timezone)
+    settings = installation.settings
+    feed = feeds.create_feed(
+        session, actor, dataset_id, new, settings.feed_timezone, folder_root=settings.drop_root
+    )
     return feeds.feed_document(session, feed, base)
 
 
@@ -56,7 +59,10 @@ def update_feed(
     installation: deps.InstallationDep,
     base: deps.BaseUrlDep,
 ) -> dict:
-    feed = feeds.update_feed(session, actor, feed_id, change, installation.settings.feed_timezone)
+    settings = installation.settings
+    feed = feeds.update_feed(
+        session, actor, feed_id, change, settings.feed_timezone, folder_root=settings.drop_root
+    )
     return feeds.feed_document(session, feed, base)
 
 

@@ -142,8 +142,14 @@ def feeds_add(
             transforms=[parse_short(t) for t in transform or []],
             enabled=not disabled,
         )
+        settings = installation.settings
         feed = feeds.create_feed(
-            session, _actor(session, by), dataset_id, new, installation.settings.feed_timezone
+            session,
+            _actor(session, by),
+            dataset_id,
+            new,
+            settings.feed_timezone,
+            folder_root=settings.drop_root,
         )
         document = feeds.feed_document(session, feed, installation.settings.base_url)
         if as_json:

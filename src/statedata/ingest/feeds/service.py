@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -80,6 +81,26 @@ def _validated_source(kind: str, config: dict) -> dict:
     return checked.model_dump(exclude={"kind"}, exclude_none=True)
 
 
+def check_folder(kind: str, source: dict, folder_root: Path | None) -> None:
+    """A folder feed reads, publishes and moves files: only under the configured root."""
+    if kind != "folder" or folder_root is None:
+        return
+    if not inside(Path(source["path"]), folder_root):
+        raise InvalidInput(
+            f"source.path: folder feeds may only read folders under {folder_root} "
+            "(the feed_folder_root setting).",
+            field="source",
+        )
+
+
+def inside(path: Path, root: Path) -> bool:
+    try:
+        path.resolve().relative_to(root.resolve())
+    except ValueError:
+        return False
+    return True
+
+
 def _check_mode(dataset: Dataset, mode: str) -> None:
     if mode == "upsert" and not dataset.row_identifier:
         raise InvalidInput(
@@ -124,15 +145,19 @@ def create_feed(
     new: NewFeed,
     timezone: str = "UTC",
     now: dt.datetime | None = None,
+    folder_root: Path | None = None,
 ) -> Feed:
+    """Attach a feed. `folder_root` (the installation's `drop_root`) bounds folder feeds."""
     dataset = service.get_dataset(session, dataset_id)
     require(actor, Action.PUBLISH, dataset)
     _check_mode(dataset, new.mode)
+    source = _validated_source(new.kind, new.source)
+    check_folder(new.kind, source, folder_root)
     now = now or utcnow()
     feed = Feed(
         dataset_id=dataset.id,
         kind=new.kind,
-        source=_validated_source(new.kind, new.source),
+        source=source,
         schedule=new.schedule,
         mode=new.mode,
         transforms=new.transforms,
@@ -167,12 +192,15 @@ def update_feed(
     change: FeedChange,
     timezone: str = "UTC",
     now: dt.datetime | None = None,
+    folder_root: Path | None = None,
 ) -> Feed:
     feed = _visible_feed(session, actor, feed_id)
     now = now or utcnow()
     changed: dict[str, object] = {}
     if change.source is not None:
-        feed.source = _validated_source(feed.kind, change.source)
+        source = _validated_source(feed.kind, change.source)
+        check_folder(feed.kind, source, folder_root)
+        feed.source = source
         changed["source"] = public_source(feed)
     if change.mode is not None:
         _check_mode(feed.dataset, change.mode)
