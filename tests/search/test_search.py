@@ -316,3 +316,24 @@ def test_staff_see_their_own_protected_and_draft_datasets(installation, catalog)
     assert classes == {"public": 7, "protected": 2}  # its own, and the listed one of DCP
     result = search(installation, staff("DPH"), q="zyxvw")
     assert result.corrected_query == "zyxwv"
+
+
+def test_only_the_top_values_are_listed_but_a_chosen_one_is_counted(installation, catalog):
+    from statedata.catalog import DatasetMetadata, service
+
+    with installation.catalog.session() as session:
+        for n in range(60):
+            tags = [f"common{n % 55}", f"common{(n + 1) % 55}"] + (["lonely"] if n == 7 else [])
+            service.create_dataset(
+                session,
+                DatasetMetadata(title=f"Ferry Schedule {n}", tags=tags),
+                "DOT",
+                installation.settings.categories,
+            )
+    result = search(installation, ANONYMOUS, q="ferry")
+    tags = {v: n for v, _, n in result.facets["tag"]}
+    assert len(tags) == 50 and "lonely" not in tags
+    assert tags["common1"] == 4  # datasets 0, 1, 55 and 56
+    chosen = search(installation, ANONYMOUS, q="ferry", filters={"tag": ["lonely"]})
+    assert chosen.total == 1
+    assert ("lonely", "lonely", 1) in chosen.facets["tag"]

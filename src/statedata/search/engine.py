@@ -34,7 +34,7 @@ from statedata.search.records import (
 )
 
 # Bump when the schema or the analysis changes: an index of another version is rebuilt.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 ANALYZER = "statedata_en"
 PLAIN = "statedata_plain"  # the same words, not stemmed: misspellings are matched on these
 MAX_WORDS = 12
@@ -165,8 +165,8 @@ def build_schema() -> tantivy.Schema:
     sb.add_unsigned_field("popularity", stored=True, fast=True)
     sb.add_text_field("hv_criteria", stored=True, tokenizer_name="raw")
     # Visibility: the access policy's answers when indexed.
-    for name in ("open", "listed", "grantable"):
-        sb.add_text_field(name, tokenizer_name="raw")
+    for name in ("public", "grantable"):
+        sb.add_text_field(name, tokenizer_name="raw", index_option="basic")
     return sb.build()
 
 
@@ -195,8 +195,8 @@ def to_document(record: Record) -> tantivy.Document:
         disaggregated_by=list(dict.fromkeys(record.demographic_dimensions)),
         fresh_kind=t.kind,
         data_updated_at=record.data_updated_at.isoformat() if record.data_updated_at else "",
-        open="1" if record.open else "0",
-        listed="1" if record.listed else "0",
+        # Whose metadata anyone may read: open data, and listed non-public data.
+        public="1" if record.open or record.listed else "0",
         grantable="1" if record.grantable else "0",
     )
     # Numbers are added with their types: keyword arguments would guess them.
@@ -324,7 +324,7 @@ class _Match:
     found: tantivy.SearchResult
     words: list[_Word]
     text: Query | None
-    visible: Query | None
+    hidden: Query | None
     main: Query
 
 
@@ -394,26 +394,28 @@ class Engine:
     def _term(self, fieldname: str, value: str) -> Query:
         return Query.term_query(self.schema, fieldname, value)
 
-    def visibility_query(self, vis: Visibility) -> Query | None:
+    def hidden_query(self, vis: Visibility) -> Query | None:
+        """The datasets `vis` may not see, to leave out of every query. Written as an
+        exclusion because most datasets are open: the few hidden ones are a short list to
+        skip, where "visible" would be a long one to intersect."""
         if vis.everything:
             return None
-        should = [
-            (Occur.Should, self._term("open", "1")),
-            (Occur.Should, self._term("listed", "1")),
-        ]
+        hidden = self._term("public", "0")
+        unless = []
         if vis.agencies:
-            should.append(
-                (Occur.Should, Query.term_set_query(self.schema, "agency", sorted(vis.agencies)))
-            )
+            unless.append(Query.term_set_query(self.schema, "agency", sorted(vis.agencies)))
         if vis.granted:
-            granted = Query.boolean_query(
-                [
-                    (Occur.Must, Query.term_set_query(self.schema, "id", sorted(vis.granted))),
-                    (Occur.Must, self._term("grantable", "1")),
-                ]
+            unless.append(
+                Query.boolean_query(
+                    [
+                        (Occur.Must, Query.term_set_query(self.schema, "id", sorted(vis.granted))),
+                        (Occur.Must, self._term("grantable", "1")),
+                    ]
+                )
             )
-            should.append((Occur.Should, granted))
-        return Query.boolean_query(should)
+        if not unless:
+            return hidden
+        return Query.boolean_query([(Occur.Must, hidden), *((Occur.MustNot, q) for q in unless)])
 
     def _word_query(self, word: _Word) -> Query:
         clauses = []
@@ -460,13 +462,18 @@ class Engine:
         return Query.boolean_query([(Occur.Should, q) for q in qs])
 
     @staticmethod
-    def _and(parts: list[Query | None]) -> Query:
+    def _and(parts: list[Query | None], hidden: Query | None = None) -> Query:
+        """All of `parts` (everything when none), less `hidden`."""
         present = [p for p in parts if p is not None]
-        if not present:
-            return Query.all_query()
-        if len(present) == 1:
-            return present[0]
-        return Query.boolean_query([(Occur.Must, p) for p in present])
+        if hidden is None:
+            if not present:
+                return Query.all_query()
+            if len(present) == 1:
+                return present[0]
+        clauses = [(Occur.Must, p) for p in present] or [(Occur.Must, Query.all_query())]
+        if hidden is not None:
+            clauses.append((Occur.MustNot, hidden))
+        return Query.boolean_query(clauses)
 
     def _text_query(self, words: list[_Word]) -> Query | None:
         if not words:
@@ -495,13 +502,13 @@ class Engine:
         filter_queries = {f: self._filter_query(f, v, as_of) for f, v in filters.items()}
         offset = (page - 1) * page_size
         m = self._match(searcher, q, vis, filter_queries, sort, offset, page_size)
-        found, words, text, visible, main = m.found, m.words, m.text, m.visible, m.main
+        found, words, text, hidden, main = m.found, m.words, m.text, m.hidden, m.main
         corrected = None
         docs = [(score, searcher.doc(address)) for score, address in found.hits]
         if any(w.fuzzy for w in words) and found.count:
             corrected = self._correction(searcher, main, words, q)
         hits = [self._hit(doc, score, words, as_of) for score, doc in docs]
-        facet_counts = self._facets(searcher, text, visible, filter_queries, filters, facets, as_of)
+        facet_counts = self._facets(searcher, text, hidden, filter_queries, filters, facets, as_of)
         return SearchResult(
             total=found.count,
             hits=hits,
@@ -530,10 +537,10 @@ class Engine:
         offset: int,
         limit: int,
     ) -> _Match:
-        visible = self.visibility_query(vis)
+        hidden = self.hidden_query(vis)
         words = query_words(q)
         text = self._text_query(words)
-        main = self._and([text, visible, *filter_queries.values()])
+        main = self._and([text, *filter_queries.values()], hidden)
         found = self._run(searcher, main, words, sort, offset, limit)
         if found.count == 0 and words:
             # Nothing matched: the words nobody may see matches for are taken as misspelled
@@ -543,15 +550,15 @@ class Engine:
             for w in words:
                 if (
                     _distance_for(w.text)
-                    and self._count(searcher, self._and([self._word_query(w), visible])) == 0
+                    and self._count(searcher, self._and([self._word_query(w)], hidden)) == 0
                 ):
                     w.fuzzy = True
                     retry = True
             if retry:
                 text = self._text_query(words)
-                main = self._and([text, visible, *filter_queries.values()])
+                main = self._and([text, *filter_queries.values()], hidden)
                 found = self._run(searcher, main, words, sort, offset, limit)
-        return _Match(found, words, text, visible, main)
+        return _Match(found, words, text, hidden, main)
 
     def _run(
         self,
@@ -657,7 +664,7 @@ class Engine:
         self,
         searcher: tantivy.Searcher,
         text: Query | None,
-        visible: Query | None,
+        hidden: Query | None,
         filter_queries: dict[str, Query],
         filters: dict[str, list[str]],
         facets: tuple[str, ...],
@@ -672,7 +679,7 @@ class Engine:
         day = day_number(as_of)
         out: dict[str, list[tuple[str, str, int]]] = {}
         for others, members in groups.items():
-            query = self._and([text, visible, *(filter_queries[f] for f in others)])
+            query = self._and([text, *(filter_queries[f] for f in others)], hidden)
             spec: dict = {}
             for facet in members:
                 if facet == "freshness":
@@ -680,10 +687,12 @@ class Engine:
                     for name in ("due_from", "overdue_from", "stale_from"):
                         spec[name] = {"range": {"field": name, "ranges": [{"to": day + 1}]}}
                 else:
+                    # Only the top values come back, but every segment counts all of its
+                    # values (segment_size), so the counts returned are exact.
                     spec[facet] = {
                         "terms": {
                             "field": FACET_FIELDS[facet],
-                            "size": AGG_SIZE,
+                            "size": FACET_VALUES + 1,  # one more, for datasets with no value
                             "segment_size": AGG_SIZE,
                         }
                     }
@@ -693,6 +702,12 @@ class Engine:
                     counts = _freshness_counts(result)
                 else:
                     counts = {b["key"]: int(b["doc_count"]) for b in result[facet]["buckets"]}
+                    for value in filters.get(facet, []):
+                        if value not in counts:  # chosen, but not among the top values
+                            field = FACET_FIELDS[facet]
+                            counts[value] = self._count(
+                                searcher, self._and([query, self._term(field, value)])
+                            )
                 out[facet] = self._facet_values(facet, counts, filters.get(facet, []))
         return out
 
@@ -744,9 +759,15 @@ def snippet(text: str, words: list[_Word]) -> str:
     words in <mark>."""
     terms = {w.term for w in words if not w.fuzzy}
     fuzzy = [w for w in words if w.fuzzy]
+    # A word and its stem share their first letters: most words are passed over unstemmed.
+    heads = {t[:3] for t in terms}
     matches: list[tuple[int, int]] = []
-    for m in _WORD.finditer(text):
+    for m in _WORD.finditer(text if terms or fuzzy else ""):
+        if matches and m.start() > matches[0][0] + SNIPPET_CHARS:
+            break  # past the excerpt
         word = m.group(0).casefold()
+        if not fuzzy and word[:3] not in heads:
+            continue
         term = stem(word)
         if term is None:
             continue
