@@ -676,3 +676,50 @@ def test_a_folder_outside_the_drop_root_is_not_read(installation, agency, write_
     assert run["status"] == "failed" and "outside" in run["error"]
     assert (elsewhere / "secret.csv").exists()
     assert rows(installation, dataset_id) == [("Andover", 1), ("Bethel", 2)]
+
+
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
+def test_email_signs_in_to_the_smtp_server_when_set(
+    installation, agency, write_file, caplog, monkeypatch
+):
+    # The sink answers a refused sign-in only by hanging up after a while.
+    monkeypatch.setattr("statedata.notify.email.TIMEOUT_SECONDS", 2.0)
+    from aiosmtpd.controller import Controller
+    from aiosmtpd.smtp import AuthResult, LoginPassword
+
+    from statedata.catalog import notices
+
+    tried: list[tuple[bytes, bytes]] = []
+
+    def authenticator(server, session, envelope, mechanism, auth_data):  # type: ignore[no-untyped-def]
+        assert isinstance(auth_data, LoginPassword)
+        tried.append((auth_data.login, auth_data.password))
+        return AuthResult(success=auth_data.password == b"mail-Secret-1")
+
+    sink = Sink()
+    port = free_port()
+    controller = Controller(
+        sink,
+        hostname="127.0.0.1",
+        port=port,
+        authenticator=authenticator,
+        auth_required=True,
+        auth_require_tls=False,
+    )
+    controller.start()
+    try:
+        settings = installation.settings
+        settings.smtp_host, settings.smtp_port = "127.0.0.1", port
+        settings.smtp_username, settings.smtp_password = "portal", "wrong-password"
+        with installation.catalog.session() as session:
+            add_user(session, "dph.officer", "data_officer", "DPH", email="officer@dph.example.gov")
+            notices.notify_agency(session, service.get_agency(session, "DPH"), "test", "Hello")
+        # A refused sign-in sends nothing and keeps the notice for the next try.
+        assert send_pending(installation) == 0
+        assert "wrong-password" not in caplog.text
+        settings.smtp_password = "mail-Secret-1"
+        assert send_pending(installation) == 1
+    finally:
+        controller.stop()
+    assert tried[-1] == (b"portal", b"mail-Secret-1")
+    assert [m[1] for m in sink.messages] == [["officer@dph.example.gov"]]

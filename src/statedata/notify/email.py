@@ -28,6 +28,7 @@ log = logging.getLogger("statedata.email")
 # Notices older than this are not emailed when SMTP is first set up: old news by then.
 MAX_AGE = dt.timedelta(days=7)
 AGENCY_ROLES = ("data_officer", "publisher")
+TIMEOUT_SECONDS = 30.0
 
 
 def recipients(session: Session, notice: Notice) -> list[str]:
@@ -60,7 +61,7 @@ def message_for(settings: Settings, notice: Notice, to: list[str]) -> EmailMessa
 
 
 def _connect(settings: Settings) -> smtplib.SMTP:
-    client = smtplib.SMTP(settings.smtp_host or "", settings.smtp_port, timeout=30)
+    client = smtplib.SMTP(settings.smtp_host or "", settings.smtp_port, timeout=TIMEOUT_SECONDS)
     if settings.smtp_starttls:
         client.starttls()
     if settings.smtp_username:
