@@ -42,18 +42,103 @@ from statedata.search.engine import Engine, Visibility
 from statedata.search.records import Record
 
 SEED = 20261126
-CIVIC = (
-    "data report annual state town county public health school student traffic crash road "
-    "bridge permit license inspection restaurant food water quality energy housing tax revenue "
-    "budget payroll employee election voter crime police arrest court case hospital covid "
-    "vaccine test death birth population income business grant contract vendor payment "
-    "environment air emission waste park forest wildlife fishing hunting boat transit bus rail "
-    "airport weather flood storm energy electric utility broadband internet library museum "
-    "veteran child youth senior disability medicaid insurance claim complaint consumer "
-    "recall alcohol tobacco cannabis lottery gaming casino prison inmate parole probation"
-).split()
+CIVIC = [
+    "data",
+    "report",
+    "annual",
+    "state",
+    "town",
+    "county",
+    "public",
+    "health",
+    "school",
+    "student",
+    "traffic",
+    "crash",
+    "road",
+    "bridge",
+    "permit",
+    "license",
+    "inspection",
+    "restaurant",
+    "food",
+    "water",
+    "quality",
+    "energy",
+    "housing",
+    "tax",
+    "revenue",
+    "budget",
+    "payroll",
+    "employee",
+    "election",
+    "voter",
+    "crime",
+    "police",
+    "arrest",
+    "court",
+    "case",
+    "hospital",
+    "covid",
+    "vaccine",
+    "test",
+    "death",
+    "birth",
+    "population",
+    "income",
+    "business",
+    "grant",
+    "contract",
+    "vendor",
+    "payment",
+    "environment",
+    "air",
+    "emission",
+    "waste",
+    "park",
+    "forest",
+    "wildlife",
+    "fishing",
+    "hunting",
+    "boat",
+    "transit",
+    "bus",
+    "rail",
+    "airport",
+    "weather",
+    "flood",
+    "storm",
+    "energy",
+    "electric",
+    "utility",
+    "broadband",
+    "internet",
+    "library",
+    "museum",
+    "veteran",
+    "child",
+    "youth",
+    "senior",
+    "disability",
+    "medicaid",
+    "insurance",
+    "claim",
+    "complaint",
+    "consumer",
+    "recall",
+    "alcohol",
+    "tobacco",
+    "cannabis",
+    "lottery",
+    "gaming",
+    "casino",
+    "prison",
+    "inmate",
+    "parole",
+    "probation",
+]
 SYLLABLES = [a + b for a in "bcdfghklmnprstvwz" for b in ("a", "e", "i", "o", "u", "ai", "ou")]
-AGENCY_WORDS = "Department Office Commission Board Authority Council Division".split()
+AGENCY_WORDS = ["Department", "Office", "Commission", "Board", "Authority", "Council", "Division"]
 CATEGORIES = [
     "Business",
     "Education",
@@ -98,9 +183,7 @@ def generate(n: int) -> tuple[list[Record], list[str]]:
     records = []
     for i in range(n):
         title = " ".join(rng.choices(vocabulary, cum_weights=weights, k=rng.randint(3, 7)))
-        description = " ".join(
-            rng.choices(vocabulary, cum_weights=weights, k=rng.randint(15, 60))
-        )
+        description = " ".join(rng.choices(vocabulary, cum_weights=weights, k=rng.randint(15, 60)))
         code, name = rng.choices(agencies, cum_weights=agency_weights)[0]
         records.append(
             Record(
@@ -142,9 +225,9 @@ def query_classes(records: list[Record], rng: random.Random) -> dict[str, list[s
         "medium": rng.sample(medium, min(10, len(medium))),
         "rare": rng.sample(rare, min(10, len(rare))),
     }
-    classes["two words"] = [
-        f"{rng.choice(broad)} {rng.choice(medium)}" for _ in range(5)
-    ] + [f"{rng.choice(medium)} {rng.choice(medium)}" for _ in range(5)]
+    classes["two words"] = [f"{rng.choice(broad)} {rng.choice(medium)}" for _ in range(5)] + [
+        f"{rng.choice(medium)} {rng.choice(medium)}" for _ in range(5)
+    ]
     return classes
 
 
