@@ -272,3 +272,36 @@ def test_scheduler_command_runs_one_round(installation, agency, write_file, tmp_
         lease = session.get(SchedulerLease, "feeds")
         expires = lease.expires_at.replace(tzinfo=lease.expires_at.tzinfo or dt.UTC)
         assert expires <= dt.datetime.now(dt.UTC)  # given up on the way out
+
+
+def test_scheduler_stops_on_sigterm_and_gives_the_lease_up(installation, agency):
+    import signal
+    import time
+
+    statedata = Path(sys.executable).with_name("statedata")
+    env = {**os.environ, "STATEDATA_HOME": str(installation.settings.home)}
+    if installation.settings.database_url:
+        env["STATEDATA_DATABASE_URL"] = installation.settings.database_url
+    process = subprocess.Popen(
+        [str(statedata), "scheduler", "--interval", "1"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        holder = None
+        while holder is None and time.monotonic() < deadline:
+            with installation.catalog.session() as session:
+                holder = session.scalar(select(SchedulerLease.holder))
+            time.sleep(0.2)
+        assert holder is not None, "the scheduler never took the lease"
+        assert not take_lease(installation, "second", 60)  # it is held
+        process.send_signal(signal.SIGTERM)
+        _, stderr = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 0 and "Scheduler stopped." in stderr
+    assert take_lease(installation, "second", 60)  # given up on the way out

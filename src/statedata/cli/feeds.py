@@ -7,7 +7,10 @@ names a user, whose roles then apply. Credentials in a source are masked in ever
 
 from __future__ import annotations
 
+import contextlib
 import json
+import signal
+import threading
 from pathlib import Path
 from typing import Annotated
 
@@ -336,8 +339,11 @@ def scheduler(
                 highlight=False,
             )
 
+    stop = threading.Event()
+    # A service manager stops us with SIGTERM: finish the feed in hand, give the lease up.
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
     with opened(home) as installation:
-        try:
-            serve(installation, interval=interval, once=once, on_round=report)
-        except KeyboardInterrupt:
+        with contextlib.suppress(KeyboardInterrupt):
+            serve(installation, interval=interval, once=once, stop=stop, on_round=report)
+        if not once:
             err.print("Scheduler stopped.")
