@@ -184,3 +184,38 @@ def test_random_query_text_never_breaks_a_search(installation, catalog, q):
     for hit in result.hits:
         # Markup in snippets is only the marks; everything else is escaped.
         assert "<" not in hit.snippet.replace("<mark>", "").replace("</mark>", "")
+
+
+def test_searches_in_threads_while_the_catalog_changes(installation, catalog):
+    import threading
+
+    errors: list[BaseException] = []
+    stop = threading.Event()
+
+    def searching() -> None:
+        while not stop.is_set():
+            try:
+                result = search(installation, ANONYMOUS, q="ferry boats")
+                assert all(h.title.startswith("Ferry") for h in result.hits)
+            except BaseException as error:  # collected, and failed on below
+                errors.append(error)
+                return
+
+    threads = [threading.Thread(target=searching) for _ in range(4)]
+    for t in threads:
+        t.start()
+    try:
+        for n in range(8):
+            with installation.catalog.session() as session:
+                service.create_dataset(
+                    session,
+                    DatasetMetadata(title=f"Ferry Boats {n}"),
+                    "DOT",
+                    installation.settings.categories,
+                )
+    finally:
+        stop.set()
+        for t in threads:
+            t.join(timeout=60)
+    assert errors == []
+    assert search(installation, ANONYMOUS, q="ferry boats").total == 8
