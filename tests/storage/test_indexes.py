@@ -201,3 +201,22 @@ def test_retention_and_sweep_remove_sidecars(tmp_path, write_file):
         assert sidecar_path(v2).exists()  # the current version's index stays
     finally:
         installation.close()
+
+
+@pytest.mark.parametrize("batch", [1, 2, 7])
+def test_postings_streamed_in_small_batches_are_the_same(tmp_path, monkeypatch, batch):
+    import statedata.storage.indexes as indexes
+
+    path, sql, schema = _version(tmp_path)
+    whole = VersionIndex.load(build(duckdb.connect(), path, sql, schema, ["kind", "note"]), sql)
+    expected = {w: whole.rows_with_words([w]).tolist() for w in ("bar", "foo", "café", "grant")}
+    expected_kind = whole.rows_with_value("kind", "Grant").tolist()
+    monkeypatch.setattr(indexes, "PAIRS_BATCH", batch)
+    other = tmp_path / "other" / path.name
+    other.parent.mkdir()
+    other.write_bytes(path.read_bytes())
+    sql2 = rows_sql(other, 100)
+    small = VersionIndex.load(build(duckdb.connect(), other, sql2, schema, ["kind", "note"]), sql2)
+    assert {w: small.rows_with_words([w]).tolist() for w in expected} == expected
+    assert small.rows_with_value("kind", "Grant").tolist() == expected_kind
+    assert len(small.text.keys) == len(whole.text.keys)

@@ -42,13 +42,14 @@ from pathlib import Path
 import duckdb
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from statedata.storage.duck import ident
 from statedata.storage.sidecar import sidecar_path
 
 log = logging.getLogger(__name__)
 
-FORMAT = 2  # 2: with the row store
+FORMAT = 3  # 2: with the row store; 3: postings written as a stream
 MAX_VALUES = 1000  # a text column with more distinct values than this gets no value index
 # What `$q` calls a word: a maximal run of letters and digits (any script), after lower().
 WORD_SPLIT = r"[^\pL\pN]+"
@@ -111,6 +112,16 @@ class RowStore:
         return list(zip(*(c.to_pylist() for c in table.columns), strict=True))
 
 
+def _postings(folder: Path, name: str) -> np.ndarray:
+    for dtype in ("uint32", "int64"):
+        path = folder / f"{name}.postings.{dtype}"
+        if path.exists():
+            if not path.stat().st_size:  # no rows: numpy cannot map an empty file
+                return np.empty(0, dtype=dtype)
+            return np.memmap(path, dtype=dtype, mode="r")
+    raise FileNotFoundError(folder / f"{name}.postings.*")
+
+
 class Postings:
     """One index: key -> ascending row positions."""
 
@@ -119,7 +130,7 @@ class Postings:
             table = pa.ipc.open_file(source).read_all()
         self.keys = _Keys(table.column("key").combine_chunks())
         self.starts = np.load(folder / f"{name}.starts.npy", mmap_mode="r")
-        self.postings = np.load(folder / f"{name}.postings.npy", mmap_mode="r")
+        self.postings = _postings(folder, name)
 
     def get(self, key: str) -> np.ndarray:
         i = bisect.bisect_left(self.keys, key)
@@ -234,8 +245,8 @@ def build(
                 con,
                 temp,
                 f"values-{k}",
-                f"SELECT {column} AS key, list(file_row_number ORDER BY file_row_number) AS rows "
-                f"FROM {parquet} WHERE {column} IS NOT NULL GROUP BY {column}",
+                f"SELECT {column} AS key, file_row_number AS pos FROM {parquet} "
+                f"WHERE {column} IS NOT NULL",
                 row_count,
             )
             facts["values"][name] = f"values-{k}"
@@ -246,10 +257,9 @@ def build(
                 temp,
                 "text",
                 # A row's words made distinct in the row: no DISTINCT over every (word, row).
-                "SELECT key, list(pos ORDER BY pos) AS rows FROM ("
-                "SELECT file_row_number AS pos, unnest(list_distinct(regexp_split_to_array("
-                f"{haystack}, '{WORD_SPLIT}'))) AS key FROM {parquet}) WHERE key <> '' "
-                "GROUP BY key",
+                "SELECT key, pos FROM (SELECT file_row_number AS pos, "
+                f"unnest(list_distinct(regexp_split_to_array({haystack}, '{WORD_SPLIT}'))) AS key "
+                f"FROM {parquet}) WHERE key <> ''",
                 row_count,
             )
             facts["text_columns"] = list(text_columns)
@@ -303,24 +313,47 @@ def _write_rows(con: duckdb.DuckDBPyConnection, folder: Path, rows_sql: str) -> 
     np.save(folder / "rows.starts.npy", np.array(starts, dtype=np.int64))
 
 
+PAIRS_BATCH = 1 << 20  # (key, pos) pairs read at a time while writing an index
+
+
 def _write_postings(
-    con: duckdb.DuckDBPyConnection, folder: Path, name: str, sql: str, row_count: int
+    con: duckdb.DuckDBPyConnection, folder: Path, name: str, pairs_sql: str, row_count: int
 ) -> None:
-    table = con.execute(f"SELECT key, rows FROM ({sql}) ORDER BY key").to_arrow_table()
-    rows = table.column("rows").combine_chunks()
-    if isinstance(rows, pa.ChunkedArray):  # no rows at all
-        rows = pa.array([], type=pa.list_(pa.int64()))
-    offsets = rows.offsets.to_numpy().astype(np.int64)
-    dtype = np.uint32 if row_count < 2**32 else np.int64
-    values = rows.flatten().to_numpy(zero_copy_only=False).astype(dtype)
-    np.save(folder / f"{name}.starts.npy", offsets - offsets[0] if len(offsets) else offsets)
-    np.save(folder / f"{name}.postings.npy", values)
-    keys = pa.table({"key": table.column("key").cast(pa.string())})
+    """Write the index of the (key, pos) pairs `pairs_sql` gives: DuckDB sorts them (spilling
+    to disk when they do not fit in memory) and they are streamed out, a million at a time,
+    so no step holds every pair at once."""
+    dtype = np.dtype(np.uint32 if row_count < 2**32 else np.int64)
+    sql = f"SELECT key, pos FROM ({pairs_sql}) ORDER BY key, pos"
+    reader = con.execute(sql).to_arrow_reader(PAIRS_BATCH)
+    keys: list[pa.Array] = []
+    starts: list[np.ndarray] = []
+    written = 0
+    last: str | None = None
+    with open(folder / f"{name}.postings.{dtype.name}", "wb") as out:
+        for batch in reader:
+            n = batch.num_rows
+            if not n:
+                continue
+            key = batch.column(0).cast(pa.string())
+            # Where a new key begins: where it differs from the row before (or the batch before).
+            new = np.zeros(n, dtype=bool)
+            if n > 1:
+                different = pc.not_equal(key.slice(1), key.slice(0, n - 1))
+                new[1:] = different.to_numpy(zero_copy_only=False)
+            new[0] = key[0].as_py() != last
+            begins = np.flatnonzero(new)
+            keys.append(key.take(pa.array(begins)))
+            starts.append(begins + written)
+            last = key[n - 1].as_py()
+            out.write(batch.column(1).to_numpy(zero_copy_only=False).astype(dtype).tobytes())
+            written += n
+    np.save(folder / f"{name}.starts.npy", np.concatenate([*starts, [written]]).astype(np.int64))
+    table = pa.table({"key": pa.concat_arrays(keys) if keys else pa.array([], pa.string())})
     with (
         pa.OSFile(str(folder / f"{name}.keys.arrow"), "wb") as sink,
-        pa.ipc.new_file(sink, keys.schema) as writer,
+        pa.ipc.new_file(sink, table.schema) as writer,
     ):
-        writer.write_table(keys)
+        writer.write_table(table)
 
 
 def _ordered_columns(
