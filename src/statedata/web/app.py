@@ -6,9 +6,10 @@ the pages are added after every API router, and its id must look like a 4x4 id.
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.convertors import Convertor, register_url_convertor
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from statedata.ids import ALPHABET
 from statedata.web.base import STATIC
@@ -29,10 +30,32 @@ class FourByFour(Convertor[str]):
 register_url_convertor("fourbyfour", FourByFour())
 
 
+API_PREFIXES = ("/api", "/resource/", "/data.json", "/static/")
+
+
+def _wants_page(request: Request) -> bool:
+    """A browser asking for a page, not a client asking the API."""
+    path = request.url.path
+    accepts = request.headers.get("accept", "")
+    return not path.startswith(API_PREFIXES) and "text/html" in accepts
+
+
 def install(app: FastAPI) -> None:
     """Add the portal's pages and its static files to `app`."""
     from statedata.web import agency, browse, dataset, glossary, home
+    from statedata.web.base import not_found
 
+    api_handler = app.exception_handlers.get(StarletteHTTPException)
+
+    async def page_or_json(request: Request, error: StarletteHTTPException) -> Response:
+        # A person who follows a broken link gets the portal's page, an API client JSON.
+        if error.status_code == 404 and _wants_page(request):
+            return not_found(request)
+        if api_handler is None:
+            raise error
+        return await api_handler(request, error)
+
+    app.add_exception_handler(StarletteHTTPException, page_or_json)
     app.mount("/static", StaticFiles(directory=STATIC, check_dir=False), name="static")
     for module in (home, glossary, agency, browse, dataset):
         app.include_router(module.router)
