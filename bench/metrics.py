@@ -38,7 +38,7 @@ from statedata.catalog.models import (  # noqa: E402
     Version,
 )
 from statedata.installation import Installation  # noqa: E402
-from statedata.metrics import plan  # noqa: E402
+from statedata.metrics import plan, snapshot, traffic  # noqa: E402
 
 GENERATOR_VERSION = 3
 AS_OF = dt.date(2026, 11, 1)
@@ -340,12 +340,12 @@ def _clear_caches(installation: Installation) -> None:
     import shutil
 
     for cache in (
-        plan._EVALUATIONS,
-        plan._QUALITY,
-        plan._ORDINALS,
-        plan._MONTHS,
-        plan._VERSIONS,
-        plan._DICTIONARIES,
+        snapshot._EVALUATIONS,
+        snapshot._QUALITY,
+        snapshot._ORDINALS,
+        snapshot._VERSIONS,
+        snapshot._DICTIONARIES,
+        traffic._MONTHS,
     ):
         cache.clear()
     shutil.rmtree(installation.settings.home / "cache" / "metrics", ignore_errors=True)
