@@ -6,6 +6,8 @@ from __future__ import annotations
 import base64
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from statedata.access.accounts import add_user, create_key
 from statedata.catalog import DatasetMetadata, service
@@ -124,3 +126,17 @@ def test_discovery_api_q_uses_the_same_search(http, world):
     assert [r["resource"]["name"] for r in body["results"]] == ["Restaurant Inspections"]
     body = http.get("/api/catalog/v1", params={"q": "zyxwv"}).json()
     assert body["resultSetSize"] == 0
+
+
+@settings(
+    max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    q=st.text(max_size=80),
+    sort=st.sampled_from(["relevance", "updated", "title", "views", "newest", ""]),
+    tag=st.text(max_size=20),
+)
+def test_random_text_never_gets_a_500(http, world, q, sort, tag):
+    response = http.get("/api/v1/search", params={"q": q, "sort": sort, "tag": tag})
+    assert response.status_code in (200, 400), response.text
+    assert response.json()["code" if response.status_code == 400 else "total"] is not None

@@ -8,13 +8,13 @@ same policy worked out when the dataset is indexed, so a query can filter by the
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from statedata.freshness.status import (
     GRACE_DAYS,
     STALE_MIN_DAYS,
     Freshness,
-    _window,
+    _window,  # the same reminder window as the freshness report
     due_date,
 )
 
@@ -53,7 +53,6 @@ class Record:
     open: bool = True
     listed: bool = False
     grantable: bool = True
-    extra: dict = field(default_factory=dict)
 
     @property
     def last_update(self) -> dt.date | None:
