@@ -50,6 +50,9 @@ def test_a_publish_is_found_at_once_with_its_columns(installation, catalog, writ
 
 def test_a_metadata_change_is_found_at_once(installation, catalog):
     assert titles(installation, "bridge inspection") == ["Bridge Inspection Reports"]
+    # Counted (and kept for the next page) before the change, counted again after it.
+    tags = {v for v, _, _ in search(installation, ANONYMOUS).facets["tag"]}
+    assert "bridges" in tags and "culverts" not in tags
     with installation.catalog.session() as session:
         service.update_metadata(
             session,

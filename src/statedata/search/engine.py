@@ -11,6 +11,8 @@ from __future__ import annotations
 import datetime as dt
 import html
 import re
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -331,7 +333,7 @@ class _Match:
 class Engine:
     """One opened index: add and remove records, and search."""
 
-    def __init__(self, path: Path | None) -> None:
+    def __init__(self, path: Path | None, facet_cache: int = 512) -> None:
         self.schema = build_schema()
         if path is None:
             self.index = tantivy.Index(self.schema)
@@ -341,6 +343,13 @@ class Engine:
         self.index.register_tokenizer(ANALYZER, analyzer())
         self.index.register_tokenizer(PLAIN, plain_analyzer())
         self.agency_names: dict[str, str] = {}
+        # Facet counts of recent searches (the same words, filters and viewer; another page
+        # or sort), until the index changes: the browse page without words counts every
+        # dataset, and paging through it should not count them again.
+        self._facet_cache: OrderedDict[tuple, dict] = OrderedDict()
+        self._facet_cache_size = facet_cache
+        self._cache_lock = threading.Lock()
+        self._version = 0
 
     # -- writing -----------------------------------------------------------------------
 
@@ -366,6 +375,9 @@ class Engine:
 
     def reload(self) -> None:
         self.index.reload()
+        with self._cache_lock:
+            self._version += 1
+            self._facet_cache.clear()
         self._load_agency_names()
 
     def _load_agency_names(self) -> None:
@@ -498,6 +510,7 @@ class Engine:
         `statedata.search.api.search`)."""
         as_of = as_of or dt.datetime.now(dt.UTC).date()
         filters = {k: v for k, v in (filters or {}).items() if v}
+        version = self._version  # before the searcher: a reload after it must not be cached
         searcher = self.index.searcher()
         filter_queries = {f: self._filter_query(f, v, as_of) for f, v in filters.items()}
         offset = (page - 1) * page_size
@@ -508,7 +521,29 @@ class Engine:
         if any(w.fuzzy for w in words) and found.count:
             corrected = self._correction(searcher, main, words, q)
         hits = [self._hit(doc, score, words, as_of) for score, doc in docs]
-        facet_counts = self._facets(searcher, text, hidden, filter_queries, filters, facets, as_of)
+        key = (
+            version,
+            tuple((w.term, w.fuzzy) for w in words),
+            tuple(sorted((f, tuple(v)) for f, v in filters.items())),
+            vis,
+            as_of,
+            facets,
+        )
+        with self._cache_lock:
+            facet_counts = self._facet_cache.get(key)
+            if facet_counts is not None:
+                self._facet_cache.move_to_end(key)
+        if facet_counts is None:
+            facet_counts = self._facets(
+                searcher, text, hidden, filter_queries, filters, facets, as_of
+            )
+            if self._facet_cache_size:
+                with self._cache_lock:
+                    if key[0] == self._version:
+                        self._facet_cache[key] = facet_counts
+                        while len(self._facet_cache) > self._facet_cache_size:
+                            self._facet_cache.popitem(last=False)
+        facet_counts = {f: list(values) for f, values in facet_counts.items()}
         return SearchResult(
             total=found.count,
             hits=hits,
