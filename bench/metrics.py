@@ -341,6 +341,7 @@ def _clear_caches(installation: Installation) -> None:
 
     for cache in (
         snapshot._EVALUATIONS,
+        snapshot._DAY_STATES,
         snapshot._QUALITY,
         snapshot._ORDINALS,
         snapshot._VERSIONS,

@@ -8,6 +8,7 @@ A dataset's last update on a day is its newest version published by the end of t
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import re
 from collections import defaultdict
@@ -328,6 +329,31 @@ def _evaluate_lasts(frequency: str | None, lasts: list[int], day: int) -> list[t
     return found
 
 
+_DAY_STATES: dict[tuple[int, bytes], tuple[np.ndarray, np.ndarray]] = {}
+
+
+def _freshness(
+    data: Datasets, public: np.ndarray, last: np.ndarray, day: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Status (index into STATUSES) and days late of each public dataset on `day`."""
+    status = np.zeros(len(data), dtype=np.int8)
+    days_late = np.zeros(len(data), dtype=np.int32)
+    chosen = np.flatnonzero(public)
+    if len(chosen):
+        combined = data.frequency[chosen].astype(np.int64) * SHIFT + last[chosen]
+        unique, inverse = np.unique(combined, return_inverse=True)
+        groups = unique // SHIFT
+        bounds = np.flatnonzero(np.diff(groups)) + 1
+        found: list[tuple[int, int]] = []
+        for part in np.split(unique, bounds):
+            lasts = (part % SHIFT).tolist()
+            found.extend(_evaluate_lasts(data.frequencies[int(part[0] // SHIFT)], lasts, day))
+        results = np.array(found, dtype=np.int64).reshape(-1, 2)
+        status[chosen] = results[inverse, 0]
+        days_late[chosen] = results[inverse, 1]
+    return status, days_late
+
+
 @dataclass
 class DayState:
     """Each dataset on one day: public or not, its last update, freshness, automation."""
@@ -364,21 +390,20 @@ def day_state(data: Datasets, day: int) -> DayState:
         automated = np.zeros(n, dtype=bool)
     without = np.where(data.fallback <= day, data.fallback, data.created)
     last = np.where(found, version_day, np.where(data.has_versions, data.created, without))
-    status = np.zeros(n, dtype=np.int8)
-    days_late = np.zeros(n, dtype=np.int32)
-    chosen = np.flatnonzero(public)
-    if len(chosen):
-        combined = data.frequency[chosen].astype(np.int64) * SHIFT + last[chosen]
-        unique, inverse = np.unique(combined, return_inverse=True)
-        groups = unique // SHIFT
-        bounds = np.flatnonzero(np.diff(groups)) + 1
-        found: list[tuple[int, int]] = []
-        for part in np.split(unique, bounds):
-            lasts = (part % SHIFT).tolist()
-            found.extend(_evaluate_lasts(data.frequencies[int(part[0] // SHIFT)], lasts, day))
-        results = np.array(found, dtype=np.int64).reshape(-1, 2)
-        status[chosen] = results[inverse, 0]
-        days_late[chosen] = results[inverse, 1]
+    # The same frequencies, last updates and public datasets on the same day give the same
+    # freshness: a month-end asked about again (every series) is not evaluated again.
+    digest = hashlib.blake2b(repr(data.frequencies).encode(), digest_size=16)
+    for array in (data.frequency, last, public):
+        digest.update(array.tobytes())
+    key = (day, digest.digest())
+    cached = _DAY_STATES.get(key)
+    if cached is not None:
+        status, days_late = cached
+    else:
+        status, days_late = _freshness(data, public, last, day)
+        if len(_DAY_STATES) > 64:
+            _DAY_STATES.clear()
+        _DAY_STATES[key] = (status, days_late)
     return DayState(day, public, last, status, days_late, automated)
 
 
