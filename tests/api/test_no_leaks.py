@@ -255,6 +255,8 @@ def _path_values(world: dict, dataset_id: str) -> dict[str, list[str]]:
         "ident": [dataset_id],
         "category": ["Health-and-Human-Services", "dataset"],
         "slug": ["Zyxwv-Protected-Caseload", "anything"],
+        # The staff pages (web/staff.py): a metadata draft's decision.
+        "decision": ["approve", "reject"],
     }
 
 

@@ -13,7 +13,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from statedata.api.errors import error_body
 from statedata.api.responses import JSON
 
-ROWS_PREFIXES = ("/resource/",)
+# SODA writes and files published from the staff pages carry rows: the larger cap.
+ROWS_PREFIXES = ("/resource/", "/staff/publish")
 
 
 class BodyTooLarge(Exception):

@@ -12,7 +12,8 @@ from typing import Any
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context, select_autoescape
+from markupsafe import Markup
 
 import statedata
 from statedata.catalog.vocab import frequency_name
@@ -74,6 +75,16 @@ def dataset_path(dataset: Any) -> str:
     return f"/{address_part(dataset.category)}/{address_part(dataset.title)}/{dataset.id}"
 
 
+@pass_context
+def csrf_field(context: Any) -> Markup:
+    """The hidden field that carries the session's CSRF token; every form renders it, and a
+    change sent with the sign-in cookie but without it is refused (api/deps.py)."""
+    token = context.get("csrf_token")
+    if not token:
+        return Markup("")
+    return Markup('<input type="hidden" name="csrf_token" value="{}">').format(token)
+
+
 def _environment() -> Environment:
     env = Environment(
         loader=FileSystemLoader(TEMPLATES),
@@ -89,6 +100,7 @@ def _environment() -> Environment:
         plural=plural,
         dataset_path=dataset_path,
         version=statedata.__version__,
+        csrf_field=csrf_field,
     )
     return env
 
@@ -98,12 +110,20 @@ ENV = _environment()
 
 def render(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
     """The page `template` with `context`, plus what the layout needs."""
+    from statedata.web.viewer import viewer
+
     installation = request.app.state.installation
+    current = viewer(request)
     html = ENV.get_template(template).render(
-        request=request,
-        path=request.url.path,
-        portal_title=installation.settings.portal_title,
-        **context,
+        {
+            "request": request,
+            "path": request.url.path,
+            "portal_title": installation.settings.portal_title,
+            # Who is signed in (the header shows it) and the token every form carries.
+            "signed_in": current,
+            "csrf_token": current.csrf_token if current else None,
+            **context,
+        }
     )
     return HTMLResponse(html, status_code=status_code)
 
