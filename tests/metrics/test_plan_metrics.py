@@ -319,6 +319,26 @@ def test_quality_metrics_score_public_datasets(catalog):
         (sum(s.total for s in scores[1:]) + better) / len(scores), 1
     )
     assert again.get("metadata.required_complete").value == 0.2
+    # Describing the columns of the data dictionary is seen too.
+    from statedata.catalog.dictionary import describe_columns
+    from statedata.catalog.models import Column
+
+    with catalog.catalog.session() as session:
+        session.add(
+            Column(
+                dataset_id="aaaa-0002",
+                position=0,
+                field_name="town",
+                display_name="Town",
+                data_type="text",
+                storage_type="VARCHAR",
+            )
+        )
+    before = report(catalog, AS_OF).get("metadata.quality_mean").value
+    with catalog.catalog.session() as session:
+        describe_columns(session, "aaaa-0002", {"town": "The town, one of 169."}, "test")
+    after = report(catalog, AS_OF).get("metadata.quality_mean").value
+    assert after == round(before + 10 / 5, 1)  # the dictionary's 10 points, over 5 datasets
 
 
 def test_suggestions_and_their_outcomes_as_they_stood(catalog):

@@ -432,6 +432,10 @@ def dictionary_counts(session: Session) -> dict[str, tuple[int, int, int]]:
         *connection.execute(select(func.count()).select_from(DatasetTag)).one(),
         *connection.execute(select(func.max(Version.id), func.count())).one(),
         *connection.execute(select(func.max(Dataset.metadata_updated_at))).one(),
+        # Describing columns changes no count and no metadata time; its audit entry tells.
+        *connection.execute(
+            select(func.max(AuditEvent.id)).where(AuditEvent.action == "columns.describe")
+        ).one(),
     )
     catalog = catalog_key(session)
     cached = _DICTIONARIES.get(catalog)
