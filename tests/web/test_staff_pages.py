@@ -439,3 +439,31 @@ def test_uploads_take_the_larger_cap_of_row_writes(people):
         # A form anywhere else keeps the small cap.
         refused = client.post("/suggestions/new", data={**GOOD, "description": "x" * 4000})
         assert refused.status_code == 413
+
+
+def test_a_data_officers_new_dataset_is_published_whole_or_not_at_all(client, people):
+    token = sign_in(client, "dph.officer")
+    with people.installation.catalog.session() as session:
+        before = len(service.list_datasets(session))
+    failed = upload(client, token, "roads.csv", b"road,km\nA,1\nB\n", title="Roads")
+    assert failed.status_code in (400, 422) and "line 3" in failed.text
+    with people.installation.catalog.session() as session:
+        assert len(service.list_datasets(session)) == before  # no empty dataset left behind
+    done = upload(client, token, "roads.csv", b"road,km\nA,1\nB,2\n", title="Roads")
+    new_id = re.search(r"published=([\w-]+)", done.headers["location"]).group(1)  # type: ignore[union-attr]
+    with people.installation.catalog.session() as session:
+        dataset = service.get_dataset(session, new_id)
+        assert dataset.publication_state == "published" and dataset.current_version.row_count == 2
+    client.cookies.clear()
+    assert len(rows_of(client, new_id)) == 2
+
+
+def test_a_failed_first_file_keeps_the_publishers_draft_for_the_next_try(client, people):
+    token = sign_in(client, "dph.publisher")
+    failed = upload(client, token, "parks.csv", b"park,acres\nA,1\nB\n", title="Parks")
+    assert failed.status_code in (400, 422)
+    assert "still the one served" not in failed.text
+    with people.installation.catalog.session() as session:
+        draft = next(d for d in service.list_datasets(session) if d.title == "Parks")
+        assert draft.publication_state == "draft" and draft.current_version is None
+    assert f'<option value="{draft.id}" selected>' in failed.text

@@ -32,7 +32,9 @@ from statedata.catalog import DatasetMetadata, dictionary, drafts, notices, serv
 from statedata.catalog.models import Dataset
 from statedata.catalog.vocab import UPDATE_FREQUENCIES, frequency_name
 from statedata.errors import NotFound, StatedataError
+from statedata.ingest import open_table
 from statedata.requests import data_requests, suggestions
+from statedata.storage import NewDataset, PublishResult, publish
 from statedata.web.base import not_found, render
 from statedata.web.viewer import error_page, forbidden, sender, to_sign_in
 
@@ -409,7 +411,8 @@ async def publish_file(request: Request) -> Response:
         )
     with installation.catalog.session() as session:
         target: str | None = None
-        new = None
+        new = None  # the id of a draft made for this file
+        fresh: NewDataset | None = None
         if values["dataset"]:
             try:
                 dataset = service.get_dataset(session, values["dataset"])
@@ -447,8 +450,13 @@ async def publish_file(request: Request) -> Response:
                 # Private first: the new dataset is a draft before it holds any rows, so the
                 # public never sees it until a data officer approves.
                 drafts.mark_draft(session, dataset, actor.name or "")
-            target = dataset.id
-            new = dataset.id
+                target = dataset.id
+                new = dataset.id
+            else:
+                # An approver's new dataset is made with its first version, in one
+                # transaction: a file that fails leaves no empty dataset behind.
+                session.rollback()
+                fresh = NewDataset(metadata, agency)
     # The upload is copied under the data folder (same disk as the versions), then read.
     folder = settings.data_dir / "_staging" / f"upload-{secrets.token_hex(8)}"
     folder.mkdir(parents=True, exist_ok=True)
@@ -456,11 +464,11 @@ async def publish_file(request: Request) -> Response:
     try:
         with path.open("wb") as handle:
             await run_in_threadpool(shutil.copyfileobj, upload.file, handle, 1 << 20)
-        from statedata.ingest import open_table
-        from statedata.storage import publish
 
-        def run() -> Any:
+        def run() -> PublishResult:
             source = open_table(path)
+            if fresh is not None:
+                return publish(installation, source, new=fresh, actor=actor.name or "")
             return publish(installation, source, dataset_id=target, actor=actor.name or "")
 
         result = await run_in_threadpool(run)
@@ -470,7 +478,7 @@ async def publish_file(request: Request) -> Response:
             values = {"dataset": new, "title": "", "agency": ""}
         return again(
             "Nothing was published"
-            + (", and the version that was there is still the one served" if not new else "")
+            + (", and the version that was there is still the one served" if target and not new else "")
             + f". {error.message}",
             error.status if 400 <= error.status < 500 else 422,
         )
