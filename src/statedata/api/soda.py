@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, joinedload
 from starlette.concurrency import run_in_threadpool
 
 from statedata.access import Action, Actor, require
+from statedata.access.reads import require_rows
 from statedata.api import deps
 from statedata.api.soda_render import RENDERERS, row_object
 from statedata.catalog import service
@@ -175,7 +176,7 @@ def resource(
     if fmt not in RENDERERS:
         raise NotFound(f"SODA answers in .json, .csv or .geojson, not .{fmt}.", format=fmt)
     dataset = _readable_dataset(session, dataset_id)
-    require(actor, Action.READ_ROWS, dataset)
+    require_rows(session, actor, dataset, "soda")
     return _answer(request, installation, query_engine, dataset, _query_params(request), fmt)
 
 
@@ -190,7 +191,7 @@ def resource_row(
     query_engine: Annotated[QueryEngine, Depends(engine)],
 ) -> Response:
     dataset = service.get_dataset(session, dataset_id)
-    require(actor, Action.READ_ROWS, dataset)
+    require_rows(session, actor, dataset, "soda")
     key = dataset.row_identifier or ":id"
     params = {key: row_id, "$limit": "1"}
     return _answer(request, installation, query_engine, dataset, params, "json", one_row=True)
