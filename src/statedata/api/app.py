@@ -110,6 +110,7 @@ def create_app(installation: Installation, usage_flush_seconds: float = 10.0) ->
                 "soda": "/resource/{id}.json",
                 "soda_views": "/api/views/{id}.json",
                 "discovery": "/api/catalog/v1",
+                "search": "/api/v1/search",
                 "session": "/api/v1/session",
                 "suggestions": "/api/v1/suggestions",
                 "data_requests": "/api/v1/data-requests",
