@@ -713,3 +713,8 @@ def chart_view(
         params = urlencode(chart.choices.as_params())
         response.headers["HX-Push-Url"] = f"{page_path}?{params}#chart"
     return response
+
+
+# The dataset page's map section shares this module's query runner; importing it here (the
+# module the portal loads) registers its template function too.
+from statedata.web import maps as _maps  # noqa: E402, F401
