@@ -29,7 +29,8 @@ def site(tmp_path_factory: pytest.TempPathFactory, serve, browser) -> Iterator[d
         service.add_agency(session, "DPH", "Department of Public Health")
         accounts.add_user(session, "dph.publisher", "publisher", "DPH")
         accounts.add_user(session, "dph.officer", "data_officer", "DPH")
-        for name in ("dph.publisher", "dph.officer"):
+        accounts.add_user(session, "some.analyst", "analyst")
+        for name in ("dph.publisher", "dph.officer", "some.analyst"):
             passwords.set_password(session, accounts.get_user(session, name), PASSWORD)
     towns = folder / "towns.csv"
     towns.write_text("town,cases\nAvon,3\nBethel,5\n")
@@ -195,3 +196,22 @@ def test_edit_a_dataset_and_its_columns(page, site):  # type: ignore[no-untyped-
     assert page.get_by_text("waits for your agency's data officer").is_visible()
     page.goto(f"{site['url']}/staff")
     assert page.get_by_text("Change to").first.is_visible()
+    page.get_by_role("button", name="Sign out").click()
+    page.wait_for_url("**/signin?signed_out=1")
+
+    # The data officer sees the change with its buttons, and approves it.
+    sign_in(page, site, name="dph.officer")
+    check(page, "staff-queue-officer")
+    page.get_by_role("button", name="Approve change").first.click()
+    page.wait_for_url("**/staff?done=approved")
+    assert page.get_by_text("Done: it is approved.").is_visible()
+    page.goto(f"{site['url']}/d/{site['towns']}")
+    assert page.get_by_role("heading", level=1).inner_text() == "Cases reported by town"
+
+
+def test_someone_without_an_agency_role_gets_a_plain_refusal(page, site):  # type: ignore[no-untyped-def]
+    sign_in(page, site, name="some.analyst", going="/")
+    response = page.goto(f"{site['url']}/staff")
+    assert response.status == 403
+    assert "These pages are for agency staff" in page.locator("main").inner_text()
+    check(page, "staff-refused")

@@ -296,6 +296,7 @@ def test_a_publishers_edit_of_a_published_dataset_waits_for_the_data_officer(cli
     officer_token = sign_in(client, "dph.officer")
     queue = client.get("/staff")
     assert f"Approve change {draft.id}" in queue.text
+    assert "Cases reported by town" in queue.text and "(now: Cases by town)" in queue.text
     assert client.post(f"/staff/drafts/{draft.id}/approve").status_code == 403  # no token
     done = client.post(f"/staff/drafts/{draft.id}/approve", data={"csrf_token": officer_token})
     assert done.status_code == 303
