@@ -42,7 +42,18 @@ def _wants_page(request: Request) -> bool:
 
 def install(app: FastAPI) -> None:
     """Add the portal's pages and its static files to `app`."""
-    from statedata.web import agency, browse, charts, dataset, glossary, home, signin, staff, suggest
+    from statedata.web import (
+        agency,
+        browse,
+        charts,
+        dashboard,
+        dataset,
+        glossary,
+        home,
+        signin,
+        staff,
+        suggest,
+    )
     from statedata.web.base import not_found
 
     api_handler = app.exception_handlers.get(StarletteHTTPException)
@@ -57,5 +68,16 @@ def install(app: FastAPI) -> None:
 
     app.add_exception_handler(StarletteHTTPException, page_or_json)
     app.mount("/static", StaticFiles(directory=STATIC, check_dir=False), name="static")
-    for module in (home, glossary, agency, browse, signin, suggest, staff, charts, dataset):
+    for module in (
+        home,
+        glossary,
+        agency,
+        browse,
+        signin,
+        suggest,
+        staff,
+        charts,
+        dashboard,
+        dataset,
+    ):
         app.include_router(module.router)

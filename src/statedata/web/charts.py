@@ -314,7 +314,7 @@ def correlation(pairs: list[tuple[float, float]]) -> float | None:
     return sxy / math.sqrt(sxx * syy)
 
 
-def _base_spec(description: str, values: list[dict]) -> dict[str, Any]:
+def base_spec(description: str, values: list[dict]) -> dict[str, Any]:
     return {
         "$schema": "https://vega.github.io/schema/vega-lite/v6.json",
         "description": description,
@@ -404,7 +404,8 @@ def _over_time(chart: Chart, x_name: str, measure: str, rows: list[tuple]) -> No
     values = [
         {"period": _iso(p[2]), "name": p[0], "value": p[1], "text": number(p[1])} for p in points
     ]
-    spec = _base_spec(chart.summary, values)
+    values[-1]["last"] = True  # the one value labelled at the end of the line
+    spec = base_spec(chart.summary, values)
     unit = {"year": "year", "month": "yearmonth", "day": "yearmonthdate"}[step]
     x = {"field": "period", "type": "temporal", "timeUnit": unit, "title": f"{x_name} ({step})"}
     y = {"field": "value", "type": "quantitative", "title": measure.capitalize()}
@@ -415,7 +416,7 @@ def _over_time(chart: Chart, x_name: str, measure: str, rows: list[tuple]) -> No
         },
         {
             # The last value labelled at the line's end, instead of a legend or a tooltip.
-            "transform": [{"filter": {"field": "period", "equal": values[-1]["period"]}}],
+            "transform": [{"filter": "datum.last"}],
             "mark": {"type": "text", "align": "right", "dy": -14, "fontWeight": "bold"},
             "encoding": {"x": x, "y": y, "text": {"field": "text"}},
         },
@@ -449,7 +450,7 @@ def _compare(chart: Chart, x_name: str, measure: str, rows: list[tuple]) -> None
     chart.numeric = [False, True]
     chart.rows = [[label, number(value)] for label, value in bars]
     values = [{"label": label, "value": value, "text": number(value)} for label, value in bars]
-    spec = _base_spec(chart.summary, values)
+    spec = base_spec(chart.summary, values)
     spec["height"] = {"step": 28}
     y = {
         "field": "label",
@@ -518,7 +519,7 @@ def _parts(chart: Chart, x_name: str, measure: str, rows: list[tuple]) -> None:
             }
         )
         so_far += share
-    spec = _base_spec(chart.summary, values)
+    spec = base_spec(chart.summary, values)
     spec["height"] = 70
     x = {
         "field": "start",
@@ -582,7 +583,7 @@ def _relation(chart: Chart, x_name: str, y_name: str, rows: list[tuple]) -> None
     chart.rows = [[number(x), number(y)] for x, y in pairs[:TABLE_ROWS]]
     if len(pairs) > TABLE_ROWS:
         chart.note = (chart.note + f" The table lists the first {TABLE_ROWS}.").strip()
-    spec = _base_spec(chart.summary, [{"x": x, "y": y} for x, y in pairs])
+    spec = base_spec(chart.summary, [{"x": x, "y": y} for x, y in pairs])
     spec["mark"] = {"type": "point", "color": MARK, "filled": False, "strokeWidth": 1.5}
     spec["encoding"] = {
         "x": {"field": "x", "type": "quantitative", "title": x_name, "scale": {"zero": False}},
@@ -620,7 +621,7 @@ def _spread(
     chart.numeric = [True, True, True]
     chart.rows = [[number(a), number(b), number(c)] for a, b, c in bins]
     values = [{"start": a, "end": b, "count": c, "text": number(c)} for a, b, c in bins]
-    spec = _base_spec(chart.summary, values)
+    spec = base_spec(chart.summary, values)
     x = {"field": "start", "type": "quantitative", "title": x_name, "scale": {"zero": False}}
     y = {"field": "count", "type": "quantitative", "title": "Rows"}
     spec["layer"] = [
