@@ -215,3 +215,21 @@ def test_someone_without_an_agency_role_gets_a_plain_refusal(page, site):  # typ
     assert response.status == 403
     assert "These pages are for agency staff" in page.locator("main").inner_text()
     check(page, "staff-refused")
+
+
+def test_staff_move_a_suggestion_on(page, site):  # type: ignore[no-untyped-def]
+    page.goto(site["url"] + "/suggestions/new")
+    page.get_by_label("What data would you like?").fill("Clinic waiting times")
+    page.get_by_label("What should it hold?").fill("Each clinic's median wait, by month.")
+    page.get_by_label("Why is it needed?").fill("Patients choose where to go.")
+    page.get_by_label("Which agency holds it? (optional)").select_option("DPH")
+    page.get_by_role("button", name="Send the suggestion").click()
+    page.wait_for_url("**/suggestions/*?sent=1")
+    address = page.url.split("?")[0]
+    sign_in(page, site, going=address.removeprefix(site["url"]))
+    check(page, "suggestion-staff")
+    page.get_by_label("Under review").check()
+    page.get_by_label("Note (public)").fill("We are finding out what we hold.")
+    page.get_by_role("button", name="Move it on").click()
+    page.wait_for_url("**?moved=1")
+    assert "We are finding out what we hold." in page.locator(".history").inner_text()

@@ -468,3 +468,40 @@ def test_a_failed_first_file_keeps_the_publishers_draft_for_the_next_try(client,
         draft = next(d for d in service.list_datasets(session) if d.title == "Parks")
         assert draft.publication_state == "draft" and draft.current_version is None
     assert f'<option value="{draft.id}" selected>' in failed.text
+
+
+def test_the_agencys_staff_move_a_suggestion_on_from_its_page(client, people):
+    location = client.post("/suggestions/new", data={**GOOD, "agency": "DPH"}).headers["location"]
+    number = int(re.search(r"/suggestions/(\d+)", location).group(1))  # type: ignore[union-attr]
+    assert "Move this suggestion on" not in client.get(f"/suggestions/{number}").text
+    # Another agency's staff neither see the form nor may move it.
+    token = sign_in(client, "dot.publisher")
+    assert "Move this suggestion on" not in client.get(f"/suggestions/{number}").text
+    refused = client.post(
+        f"/suggestions/{number}/status", data={"csrf_token": token, "status": "under_review"}
+    )
+    assert refused.status_code == 403
+    client.cookies.clear()
+
+    token = sign_in(client, "dph.publisher")
+    page = client.get(f"/suggestions/{number}")
+    assert "Move this suggestion on" in page.text and GOOD["contact_email"] in page.text
+    skipped = client.post(
+        f"/suggestions/{number}/status", data={"csrf_token": token, "status": "planned"}
+    )
+    assert skipped.status_code == 409 and "can move to under_review or declined" in skipped.text
+    moved = client.post(
+        f"/suggestions/{number}/status",
+        data={"csrf_token": token, "status": "under_review", "note": "We are looking."},
+    )
+    assert moved.status_code == 303
+    page = client.get(moved.headers["location"])
+    assert "We are looking." in page.text and "(by dph.publisher)" in page.text
+    no_date = client.post(
+        f"/suggestions/{number}/status",
+        data={"csrf_token": token, "status": "planned", "note": "Soon."},
+    )
+    assert no_date.status_code == 400 and "needs a target date" in no_date.text
+    assert ">Soon.</textarea>" in no_date.text
+    with people.installation.catalog.session() as session:
+        assert session.get(Suggestion, number).status == "under_review"

@@ -476,10 +476,11 @@ async def publish_file(request: Request) -> Response:
         if new:
             # The new dataset was made, empty; the next try publishes into it.
             values = {"dataset": new, "title": "", "agency": ""}
+        kept = (
+            ", and the version that was there is still the one served" if target and not new else ""
+        )
         return again(
-            "Nothing was published"
-            + (", and the version that was there is still the one served" if target and not new else "")
-            + f". {error.message}",
+            f"Nothing was published{kept}. {error.message}",
             error.status if 400 <= error.status < 500 else 422,
         )
     finally:

@@ -21,6 +21,7 @@ from statedata.api import deps
 from statedata.catalog import service
 from statedata.catalog.sharing import SuggestionVote
 from statedata.errors import (
+    Forbidden,
     InvalidInput,
     NotFound,
     RateLimited,
@@ -201,6 +202,41 @@ def _has_voted(session: Session, suggestion_id: int, voter: str) -> bool:
     )
 
 
+MOVE_FIELDS = ("status", "note", "target_date", "dataset_id", "decline_reason", "legal_citation")
+
+
+def _detail_page(
+    request: Request,
+    session: Session,
+    actor: Actor,
+    found: Any,
+    status: int = 200,
+    problem: str | None = None,
+    move: dict[str, str] | None = None,
+    flags: dict[str, bool] | None = None,
+) -> HTMLResponse:
+    document = suggestions.document(session, found, actor, history=True)
+    history = [{**event, "when": _moment(event["at"])} for event in document["history"]]
+    is_open = found.status in suggestions.OPEN_STATUSES
+    triage = is_open and not actor.is_anonymous and suggestions.can_triage(actor, found)
+    return render(
+        request,
+        "suggestions/detail.html",
+        status_code=status,
+        s=document,
+        created=found.created_at,
+        target=found.target_date,
+        history=history,
+        is_open=is_open,
+        has_voted=_has_voted(session, found.id, _sender_hash(request, actor)),
+        status_names=suggestions.STATUS_NAMES,
+        moves=list(suggestions.NEXT_STATUSES[found.status]) if triage else [],
+        move=move or dict.fromkeys(MOVE_FIELDS, ""),
+        problem=problem,
+        **{"sent": False, "voted": False, "moved": False, **(flags or {})},
+    )
+
+
 @router.get("/suggestions/{suggestion_id}", response_class=HTMLResponse)
 def suggestion_page(
     suggestion_id: SuggestionId,
@@ -209,26 +245,65 @@ def suggestion_page(
     actor: deps.ActorDep,
     sent: str | None = None,
     voted: str | None = None,
+    moved: str | None = None,
 ) -> HTMLResponse:
     try:
         found = suggestions.get(session, suggestion_id)
     except NotFound:
         return not_found(request, "suggestion")
-    document = suggestions.document(session, found, actor, history=True)
-    history = [{**event, "when": _moment(event["at"])} for event in document["history"]]
-    return render(
-        request,
-        "suggestions/detail.html",
-        s=document,
-        created=found.created_at,
-        target=found.target_date,
-        history=history,
-        is_open=found.status in suggestions.OPEN_STATUSES,
-        has_voted=_has_voted(session, found.id, _sender_hash(request, actor)),
-        status_names=suggestions.STATUS_NAMES,
-        sent=sent == "1",
-        voted=voted == "1",
-    )
+    flags = {"sent": sent == "1", "voted": voted == "1", "moved": moved == "1"}
+    return _detail_page(request, session, actor, found, flags=flags)
+
+
+@router.post("/suggestions/{suggestion_id}/status", response_class=HTMLResponse)
+async def move_suggestion(suggestion_id: SuggestionId, request: Request) -> Response:
+    """Staff of the suggestion's agency (or the CDO) move it on one status."""
+    installation = request.app.state.installation
+    try:
+        actor = await sender(request)
+    except StatedataError as error:
+        return error_page(request, error)
+    form = await request.form()
+    move = {name: str(form.get(name) or "").strip() for name in MOVE_FIELDS}
+    with installation.catalog.session() as session:
+        try:
+            found = suggestions.get(session, suggestion_id)
+        except NotFound:
+            return not_found(request, "suggestion")
+        if actor.is_anonymous or not suggestions.can_triage(actor, found):
+            # Only the agency's staff and the CDO see this form; to others it is not there.
+            return error_page(
+                request,
+                Forbidden("Only the suggestion's agency staff or the Chief Data Officer move it."),
+            )
+        try:
+            when = dt.date.fromisoformat(move["target_date"]) if move["target_date"] else None
+        except ValueError:
+            return _detail_page(
+                request,
+                session,
+                actor,
+                found,
+                400,
+                "Give the target date as a date, like 2027-03-31.",
+                move,
+            )
+        change = suggestions.StatusChange(
+            status=move["status"],
+            note=move["note"],
+            target_date=when,
+            dataset_id=move["dataset_id"] or None,
+            decline_reason=move["decline_reason"] or None,
+            legal_citation=move["legal_citation"] or None,
+        )
+        try:
+            suggestions.change_status(session, actor, suggestion_id, change)
+        except StatedataError as error:
+            session.rollback()
+            found = suggestions.get(session, suggestion_id)
+            status = error.status if 400 <= error.status < 500 else 400
+            return _detail_page(request, session, actor, found, status, error.message, move)
+    return RedirectResponse(f"/suggestions/{suggestion_id}?moved=1", status_code=303)
 
 
 @router.post("/suggestions/{suggestion_id}/vote")
