@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from statedata.catalog.models import Agency, Column, Dataset, DatasetTag
-from statedata.freshness.quality import reading_grade, score
+from statedata.freshness.quality import reading_grade, score, syllables
 
 TODAY = dt.date(2026, 6, 1)
 
@@ -86,3 +89,19 @@ def test_reading_grade_prefers_plain_words():
     )
     assert reading_grade(plain) < 6 < 14 < reading_grade(dense)
     assert reading_grade("Too short.") is None
+
+
+def _syllables_one_word_at_a_time(word: str) -> int:
+    import re
+
+    groups = re.findall(r"[aeiouy]+", word.lower())
+    count = len(groups) - (1 if word.lower().endswith("e") and len(groups) > 1 else 0)
+    return max(1, count)
+
+
+@given(st.text(alphabet="abcdefghijklmnopqrstuvwxyzAEIOUY '-.,0123", max_size=200))
+def test_syllables_of_a_text_are_the_sum_over_its_words(text):
+    import re
+
+    words = re.findall(r"[A-Za-z]+", text)
+    assert syllables(text) == sum(_syllables_one_word_at_a_time(w) for w in words)

@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from statedata.freshness import Freshness, due_date, evaluate
-from statedata.freshness.status import INTERVALS
+from statedata.freshness.status import INTERVALS, add_interval
 
 START = dt.date(2026, 1, 30)
 ORDER = [Freshness.FRESH, Freshness.DUE, Freshness.OVERDUE, Freshness.STALE]
@@ -80,3 +80,14 @@ def test_status_never_improves_while_no_update_comes(frequency, last, a, b):
     assert first.due_date == second.due_date > last
     if second.status in (Freshness.OVERDUE, Freshness.STALE):
         assert second.days_late > 1
+
+
+@given(
+    st.dates(min_value=dt.date(1990, 1, 1), max_value=dt.date(2090, 1, 1)),
+    st.sampled_from(sorted(INTERVALS)),
+)
+def test_intervals_agree_with_dateutil(day, frequency):
+    from dateutil.relativedelta import relativedelta
+
+    days, months = INTERVALS[frequency]
+    assert add_interval(day, INTERVALS[frequency]) == day + relativedelta(days=days, months=months)

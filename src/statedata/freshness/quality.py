@@ -13,6 +13,7 @@ category, tags, the publishing agency, a contact, a licence and an update freque
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -68,21 +69,31 @@ class Quality:
         }
 
 
-def _syllables(word: str) -> int:
-    groups = re.findall(r"[aeiouy]+", word.lower())
-    count = len(groups) - (1 if word.lower().endswith("e") and len(groups) > 1 else 0)
-    return max(1, count)
+# Syllables, counted over a whole text at once: each word has as many as its groups of
+# vowels, less a silent final e when it has another group, and at least one.
+VOWEL_GROUP = re.compile(r"[aeiouy]+")
+SILENT_E = re.compile(r"(?<![a-z])[a-z]*[aeiouy][a-z]*[b-df-hj-np-tv-xz][aeiouy]*e(?![a-z])")
+NO_VOWEL = re.compile(r"(?<![a-z])[b-df-hj-np-tv-xz]+(?![a-z])")
 
 
+def syllables(text: str) -> int:
+    lower = text.lower()
+    return (
+        len(VOWEL_GROUP.findall(lower))
+        - len(SILENT_E.findall(lower))
+        + len(NO_VOWEL.findall(lower))
+    )
+
+
+@functools.lru_cache(maxsize=65536)
 def reading_grade(text: str) -> float | None:
     """Flesch-Kincaid grade level: about the years of school a reader needs. None for text
     too short to judge."""
-    words = WORD.findall(text)
-    if len(words) < 12:
+    words = len(WORD.findall(text))
+    if words < 12:
         return None
     sentences = max(1, len(SENTENCE_END.findall(text.strip() + " ")))
-    syllables = sum(_syllables(w) for w in words)
-    return 0.39 * len(words) / sentences + 11.8 * syllables / len(words) - 15.59
+    return 0.39 * words / sentences + 11.8 * syllables(text) / words - 15.59
 
 
 def _check(key: str, label: str, points: int, ok: bool, fix: str) -> Criterion:

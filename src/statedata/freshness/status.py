@@ -16,11 +16,10 @@ be run for any day, and tests see time pass by asking about later days.
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 from dataclasses import dataclass
 from enum import StrEnum
-
-from dateutil.relativedelta import relativedelta
 
 
 class Freshness(StrEnum):
@@ -35,18 +34,29 @@ class Freshness(StrEnum):
 GRACE_DAYS = 1
 STALE_MIN_DAYS = 30
 
-# Stored frequency code -> the interval between updates.
-INTERVALS: dict[str, relativedelta] = {
-    "R/P1D": relativedelta(days=1),
-    "R/P1D/WEEKDAYS": relativedelta(days=1),
-    "R/P1W": relativedelta(weeks=1),
-    "R/P2W": relativedelta(weeks=2),
-    "R/P1M": relativedelta(months=1),
-    "R/P2M": relativedelta(months=2),
-    "R/P3M": relativedelta(months=3),
-    "R/P6M": relativedelta(months=6),
-    "R/P1Y": relativedelta(years=1),
+# Stored frequency code -> the interval between updates: (days, months).
+INTERVALS: dict[str, tuple[int, int]] = {
+    "R/P1D": (1, 0),
+    "R/P1D/WEEKDAYS": (1, 0),
+    "R/P1W": (7, 0),
+    "R/P2W": (14, 0),
+    "R/P1M": (0, 1),
+    "R/P2M": (0, 2),
+    "R/P3M": (0, 3),
+    "R/P6M": (0, 6),
+    "R/P1Y": (0, 12),
 }
+
+
+def add_interval(day: dt.date, interval: tuple[int, int]) -> dt.date:
+    """`day` plus the interval; a month from 31 January is the last day of February."""
+    days, months = interval
+    if not months:
+        return day + dt.timedelta(days=days)
+    year, month = divmod(day.month - 1 + months, 12)
+    year += day.year
+    last = calendar.monthrange(year, month + 1)[1]
+    return day.replace(year=year, month=month + 1, day=min(day.day, last))
 
 
 @dataclass(frozen=True)
@@ -72,7 +82,7 @@ def due_date(frequency: str | None, last_update: dt.date | None) -> dt.date | No
     interval = INTERVALS.get(frequency or "")
     if interval is None or last_update is None:
         return None
-    due = last_update + interval
+    due = add_interval(last_update, interval)
     if frequency == "R/P1D/WEEKDAYS":
         due = _next_weekday(due)
     return due
