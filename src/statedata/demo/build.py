@@ -29,6 +29,7 @@ from statedata.demo import governance
 from statedata.demo.agencies import AGENCIES, NAMES
 from statedata.demo.catalog_plan import PLANS, Plan
 from statedata.demo.rows import GENERATORS, Context, Rows
+from statedata.demo.stories import write_stories
 from statedata.ingest import open_table
 from statedata.installation import Installation
 from statedata.requests.suggestions import installation_secret
@@ -527,6 +528,8 @@ def build_demo(
     with installation.catalog.session() as session:
         governance.build(session, as_of, installation_secret(installation.settings.home))
     report("Adding people, suggestions, requests and agreements", 1, 1)
+
+    write_stories(installation.settings.home, entries, as_of)
 
     with installation.catalog.session() as session:
         total_rows = _row_total(session, [e.id for e in with_rows])

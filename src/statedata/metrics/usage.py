@@ -19,6 +19,9 @@ from statedata.catalog.db import Catalog
 from statedata.catalog.models import UsageCount
 
 KINDS = ("api_call", "download", "page_view")
+# A data story's page views, under the story's 9-character key (web/stories.py); kept apart
+# from KINDS, which are the uses of datasets that the plan's traffic metrics count.
+STORY_KINDS = ("story_view",)
 
 
 class UsageCounter:
@@ -33,7 +36,7 @@ class UsageCounter:
         self._thread: threading.Thread | None = None
 
     def record(self, dataset_id: str, kind: str, day: dt.date | None = None) -> None:
-        if kind not in KINDS:
+        if kind not in KINDS and kind not in STORY_KINDS:
             raise ValueError(f"unknown usage kind {kind}")
         day = day or dt.datetime.now(dt.UTC).date()
         with self._lock:

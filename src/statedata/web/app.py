@@ -52,6 +52,7 @@ def install(app: FastAPI) -> None:
         home,
         signin,
         staff,
+        stories,
         suggest,
     )
     from statedata.web.base import not_found
@@ -78,6 +79,7 @@ def install(app: FastAPI) -> None:
         staff,
         charts,
         dashboard,
+        stories,
         dataset,
     ):
         app.include_router(module.router)

@@ -394,11 +394,14 @@ def _over_time(chart: Chart, x_name: str, measure: str, rows: list[tuple]) -> No
         )
     else:
         chart.title = f"{what} was {number(first[1])} in both {first[0]} and {last[0]}"
+    same = x_name.lower() == step
+    heading = x_name if same else f"{x_name} ({step})"
     chart.summary = (
-        f"{len(points)} {'periods' if len(points) != 1 else 'period'} of {x_name} by {step}: "
-        f"highest {number(top[1])} in {top[0]}, lowest {number(low[1])} in {low[0]}."
+        f"{len(points)} {step if len(points) == 1 else step + 's'}"
+        + ("" if same else f" of {x_name}")
+        + f": highest {number(top[1])} in {top[0]}, lowest {number(low[1])} in {low[0]}."
     )
-    chart.headers = [f"{x_name} ({step})", measure.capitalize()]
+    chart.headers = [heading, measure.capitalize()]
     chart.numeric = [False, True]
     chart.rows = [[p[0], number(p[1])] for p in points]
     values = [
@@ -407,7 +410,7 @@ def _over_time(chart: Chart, x_name: str, measure: str, rows: list[tuple]) -> No
     values[-1]["last"] = True  # the one value labelled at the end of the line
     spec = base_spec(chart.summary, values)
     unit = {"year": "year", "month": "yearmonth", "day": "yearmonthdate"}[step]
-    x = {"field": "period", "type": "temporal", "timeUnit": unit, "title": f"{x_name} ({step})"}
+    x = {"field": "period", "type": "temporal", "timeUnit": unit, "title": heading}
     y = {"field": "value", "type": "quantitative", "title": measure.capitalize()}
     spec["layer"] = [
         {
