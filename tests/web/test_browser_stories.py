@@ -36,3 +36,14 @@ def test_open_a_story_and_see_its_chart(page, demo):  # noqa: F811  # type: igno
     assert violations == []
     page.set_viewport_size(PHONE)
     assert audit(page) == []
+
+
+def test_a_dataset_page_leads_to_its_stories(page, demo):  # noqa: F811  # type: ignore[no-untyped-def]
+    page.goto(f"{demo['url']}/stories/electric-cars")
+    page.get_by_role("link", name="full data").click()
+    page.wait_for_selector("#stories")
+    page.get_by_role("link", name="Electric cars on Connecticut roads").click()
+    page.wait_for_url("**/stories/electric-cars")
+    page.go_back()
+    page.wait_for_selector("#stories")
+    assert audit(page) == []

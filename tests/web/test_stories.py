@@ -107,3 +107,13 @@ def test_each_view_is_counted(client, portal):  # type: ignore[no-untyped-def]
             select(UsageCount.kind, UsageCount.count).where(UsageCount.dataset_id == key)
         ).all()
     assert counts == [("story_view", 2)]
+
+
+def test_a_dataset_page_lists_the_stories_that_use_it(client, portal):  # type: ignore[no-untyped-def]
+    _stories(portal)
+    towns = client.get(f"/d/{portal.towns}", follow_redirects=True).text
+    assert "Stories that use this data" in towns
+    assert '<a href="/stories/towns-and-counties">Towns and counties</a>' in towns
+    assert "An older story" not in towns
+    late = client.get(f"/d/{portal.late}", follow_redirects=True).text
+    assert "Stories that use this data" not in late

@@ -192,6 +192,16 @@ def render_story(request: Request, session: Any, actor: Actor, story: Story) -> 
     return MARKDOWN.renderer.render(tokens, MARKDOWN.options, {})
 
 
+def stories_for(request: Request, dataset_id: str) -> list[Story]:
+    """The stories that chart or link to a dataset, newest first (for its page)."""
+    settings = request.app.state.installation.settings
+    marks = (f"dataset: {dataset_id}", f"/d/{dataset_id}")
+    return [s for s in load_stories(settings) if any(m in s.body for m in marks)]
+
+
+ENV.globals["stories_for"] = stories_for
+
+
 @router.get("/stories", response_class=HTMLResponse)
 def story_list(request: Request, installation: deps.InstallationDep) -> HTMLResponse:
     q = request.query_params.get("q", "").strip()[:200]
