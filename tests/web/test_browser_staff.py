@@ -233,3 +233,21 @@ def test_staff_move_a_suggestion_on(page, site):  # type: ignore[no-untyped-def]
     page.get_by_role("button", name="Move it on").click()
     page.wait_for_url("**?moved=1")
     assert "We are finding out what we hold." in page.locator(".history").inner_text()
+
+
+def test_publishing_works_without_javascript(browser, site):  # type: ignore[no-untyped-def]
+    context = browser.new_context(viewport=DESKTOP, java_script_enabled=False)
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    try:
+        sign_in(page, site, name="dph.officer", going="/staff/publish")
+        small = Path(site["folder"]) / "clinics.csv"
+        small.write_text("clinic,town\nNorth,Avon\nSouth,Bethel\nEast,Canton\n")
+        page.get_by_label("Title of the new dataset").fill("Clinics")
+        page.get_by_label("File to publish").set_input_files(str(small))
+        page.get_by_role("button", name="Publish", exact=True).click()
+        page.wait_for_url("**/staff/publish?published=*")
+        assert page.get_by_text("Published version 1 of “Clinics”: 3 rows").is_visible()
+        assert "It is a draft" not in page.locator("#published").inner_text()
+    finally:
+        context.close()
