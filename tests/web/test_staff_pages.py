@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from statedata.access import accounts, passwords
 from statedata.access.accounts import add_user
 from statedata.api.app import create_app
-from statedata.catalog import audit, service
+from statedata.catalog import audit, notices, service
 from statedata.catalog.dictionary import describe_columns
 from statedata.catalog.models import AuditEvent, Column, MetadataDraft, WebSession
 from statedata.catalog.sharing import Suggestion
@@ -505,3 +505,26 @@ def test_the_agencys_staff_move_a_suggestion_on_from_its_page(client, people):
     assert ">Soon.</textarea>" in no_date.text
     with people.installation.catalog.session() as session:
         assert session.get(Suggestion, number).status == "under_review"
+
+
+def test_unread_notices_show_in_the_queue_until_marked_read(client, people):
+    with people.installation.catalog.session() as session:
+        dph = service.get_agency(session, "DPH")
+        notice, _ = notices.notify_agency(
+            session, dph, "agreement.expiring", "Agreement DSA-7 ends in 30 days"
+        )
+        notice_id = notice.id
+    token = sign_in(client, "dot.publisher")
+    assert "DSA-7" not in client.get("/staff").text
+    assert (
+        client.post(f"/staff/notices/{notice_id}/read", data={"csrf_token": token}).status_code
+        == 404
+    )
+    client.cookies.clear()
+    token = sign_in(client, "dph.publisher")
+    assert "Agreement DSA-7 ends in 30 days" in client.get("/staff").text
+    assert client.post(f"/staff/notices/{notice_id}/read").status_code == 403  # no token
+    done = client.post(f"/staff/notices/{notice_id}/read", data={"csrf_token": token})
+    assert done.status_code == 303
+    page = client.get(done.headers["location"])
+    assert "The notice is marked read." in page.text and "DSA-7" not in page.text

@@ -188,6 +188,24 @@ async def decide_draft(draft_id: DraftId, decision: str, request: Request) -> Re
     )
 
 
+NoticeId = Annotated[int, PathParam(ge=1, le=2_147_483_647)]
+
+
+@router.post("/staff/notices/{notice_id}/read")
+async def mark_notice_read(notice_id: NoticeId, request: Request) -> Response:
+    actor = await _staff_sender(request)
+    if isinstance(actor, Response):
+        return actor
+    installation = request.app.state.installation
+    try:
+        with installation.catalog.session() as session:
+            notices.mark_read(session, actor, notice_id)
+    except NotFound:
+        # Someone else's notice is reported as missing, as the API does.
+        return not_found(request, "notice")
+    return RedirectResponse("/staff?done=read", status_code=303)
+
+
 # Editing metadata and the data dictionary ---------------------------------------------------
 
 
