@@ -455,6 +455,8 @@ def _compare(chart: Chart, x_name: str, measure: str, rows: list[tuple]) -> None
     values = [{"label": label, "value": value, "text": number(value)} for label, value in bars]
     spec = base_spec(chart.summary, values)
     spec["height"] = {"step": 28}
+    # Room at the right for the value written at the end of the longest bar.
+    spec["padding"] = {"left": 5, "top": 5, "bottom": 5, "right": 56}
     y = {
         "field": "label",
         "type": "nominal",

@@ -127,6 +127,7 @@ def _agency_spec(rows: list[tuple[str, float, str]], unit: str, summary: str) ->
     ]
     spec = base_spec(summary, values)
     spec["height"] = {"step": 24}
+    spec["padding"] = {"left": 5, "top": 5, "bottom": 5, "right": 56}  # room for the labels
     y = {
         "field": "label",
         "type": "nominal",
