@@ -4,6 +4,7 @@ a dataset without places or for a viewer who may not read the rows."""
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -72,3 +73,32 @@ def test_no_map_without_places_or_without_access(client, portal, staff):  # type
     assert towns.status_code == 200 and 'id="map"' not in towns.text
     secret = client.get(f"/d/{portal.secret}", follow_redirects=True)
     assert 'id="map"' not in secret.text
+
+
+def test_a_dataset_with_shapes_maps_its_geojson(installation, agency, write_file):  # type: ignore[no-untyped-def]
+    square = [[[-72.7, 41.7], [-72.6, 41.7], [-72.6, 41.8], [-72.7, 41.8], [-72.7, 41.7]]]
+    features = [
+        {
+            "type": "Feature",
+            "properties": {"town": town},
+            "geometry": {"type": "Polygon", "coordinates": square},
+        }
+        for town in ("Hartford", "West Hartford")
+    ]
+    path = write_file(
+        "towns.geojson", json.dumps({"type": "FeatureCollection", "features": features})
+    )
+    dataset_id = publish(
+        installation,
+        open_table(path),
+        new=NewDataset(DatasetMetadata(title="Town shapes", category="Government"), agency),
+    ).dataset_id
+    with TestClient(create_app(installation)) as client:
+        page = client.get(f"/d/{dataset_id}", follow_redirects=True)
+        assert "2 features with a place on the map." in page.text
+        assert 'data-kind="geometry"' in page.text
+        source = re.search(r'data-source="([^"]*)"', page.text).group(1).replace("&amp;", "&")
+        assert source.startswith(f"/resource/{dataset_id}.geojson?")
+        drawn = client.get(source).json()
+    assert [f["geometry"]["type"] for f in drawn["features"]] == ["Polygon", "Polygon"]
+    assert "<td>West Hartford</td>" in page.text
