@@ -3,14 +3,11 @@ and role management for the CDO and agency data officers."""
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
 
 from statedata.access import Actor, Role, accounts, app_tokens, passwords
 from statedata.access import sessions as web_sessions
-from statedata.access.passwords import SignInLimiter
 from statedata.api import deps
 from statedata.catalog.models import ApiKey, AppToken, User
 from statedata.errors import AuthenticationFailed, Forbidden, InvalidInput
@@ -52,22 +49,6 @@ class RoleGrant(BaseModel):
     role: Role
 
 
-def _limiter(request: Request) -> SignInLimiter:
-    state = request.app.state
-    if getattr(state, "sign_in_limiter", None) is None:
-        state.sign_in_limiter = SignInLimiter(state.installation.settings.sign_in_attempts)
-    return state.sign_in_limiter
-
-
-def _same_origin(request: Request) -> bool:
-    """A sign-in posted from another site's page would sign the browser into someone else's
-    account; browsers always say where a cross-site post comes from."""
-    origin = request.headers.get("origin")
-    if not origin or origin == "null":
-        return origin is None
-    return urlsplit(origin).netloc == request.headers.get("host", request.url.netloc)
-
-
 def me_document(actor: Actor, signed_in: web_sessions.SignedIn | None = None) -> dict:
     document: dict = {
         "name": actor.name,
@@ -106,7 +87,7 @@ def user_document(user: User) -> dict:
 
 @router.post("/session", summary="Sign in: sets the session cookie, returns the CSRF token")
 async def sign_in(request: Request, response: Response, session: deps.SessionDep) -> dict:
-    if not _same_origin(request):
+    if not deps.same_origin(request):
         raise Forbidden("Sign in from this portal's own pages.")
     content_type = request.headers.get("content-type", "")
     if content_type.startswith(deps.FORM_TYPES):
@@ -118,7 +99,7 @@ async def sign_in(request: Request, response: Response, session: deps.SessionDep
         except ValueError:
             raise InvalidInput("Send the name and password as JSON or as a form.") from None
     credentials = SignIn.model_validate(raw)
-    limiter = _limiter(request)
+    limiter = deps.sign_in_limiter(request)
     key = credentials.name.strip().lower()
     limiter.check(key)
     try:

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from typing import Annotated
+from urllib.parse import urlsplit
 
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
 from statedata.access import ANONYMOUS, Actor, actor_from_authorization
 from statedata.access import sessions as web_sessions
+from statedata.access.passwords import SignInLimiter
 from statedata.errors import AuthenticationFailed, AuthenticationRequired
 from statedata.installation import Installation
 
@@ -74,6 +76,23 @@ def signed_in_actor(current: Annotated[Actor, Depends(actor)]) -> Actor:
             "Sign in, or send an API key (HTTP Basic key-id:secret, or Bearer key-id:secret)."
         )
     return current
+
+
+def sign_in_limiter(request: Request) -> SignInLimiter:
+    """The app's one count of failed sign-ins, shared by the API and the sign-in page."""
+    state = request.app.state
+    if getattr(state, "sign_in_limiter", None) is None:
+        state.sign_in_limiter = SignInLimiter(state.installation.settings.sign_in_attempts)
+    return state.sign_in_limiter
+
+
+def same_origin(request: Request) -> bool:
+    """A sign-in posted from another site's page would sign the browser into someone else's
+    account; browsers always say where a cross-site post comes from."""
+    origin = request.headers.get("origin")
+    if not origin or origin == "null":
+        return origin is None
+    return urlsplit(origin).netloc == request.headers.get("host", request.url.netloc)
 
 
 def base_url(request: Request) -> str:

@@ -11,7 +11,6 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from statedata.access import passwords
 from statedata.access import sessions as web_sessions
 from statedata.api import deps
-from statedata.api.accounts import _limiter, _same_origin
 from statedata.errors import AuthenticationFailed, RateLimited, StatedataError
 from statedata.web.base import render
 from statedata.web.viewer import error_page, local_path, sender, viewer
@@ -54,11 +53,11 @@ def sign_in(
     next: Annotated[str, Form(max_length=2000)] = "/",
 ) -> Response:
     going = local_path(next)
-    if not _same_origin(request):
+    if not deps.same_origin(request):
         return _form(request, name, "Sign in from this portal's own sign-in page.", 403, going)
     if not name.strip() or not password:
         return _form(request, name, "Give your user name and your password.", 400, going)
-    limiter = _limiter(request)
+    limiter = deps.sign_in_limiter(request)
     key = name.strip().lower()
     try:
         limiter.check(key)
