@@ -31,7 +31,7 @@ def test_home_shows_search_categories_agencies_and_recent_data(client: TestClien
     assert "Department of Public Health 3 datasets" in page
     assert "Cases by town" in page and "Clinic inspections" in page
     assert SECRET_TITLE not in response.text
-    assert 'href="/api/v1/metrics"' in response.text
+    assert 'href="/metrics"' in response.text
     for landmark in ("<header", "<nav", "<main", "<footer", 'class="skip-link" href="#main"'):
         assert landmark in response.text
 
