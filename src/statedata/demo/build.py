@@ -26,6 +26,7 @@ from statedata.catalog.metadata import DatasetMetadata
 from statedata.catalog.models import Agency, AuditEvent, Dataset, DatasetFile, Version
 from statedata.catalog.vocab import Classification, Status
 from statedata.demo import governance
+from statedata.demo import usage as demo_usage
 from statedata.demo.agencies import AGENCIES, NAMES
 from statedata.demo.catalog_plan import PLANS, Plan
 from statedata.demo.rows import GENERATORS, Context, Rows
@@ -528,6 +529,8 @@ def build_demo(
     with installation.catalog.session() as session:
         governance.build(session, as_of, installation_secret(installation.settings.home))
     report("Adding people, suggestions, requests and agreements", 1, 1)
+    with installation.catalog.session() as session:
+        demo_usage.build(session, as_of)
 
     write_stories(installation.settings.home, entries, as_of)
 
