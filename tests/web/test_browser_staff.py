@@ -182,7 +182,7 @@ def test_a_bad_file_is_explained_and_the_old_version_stays(page, site):  # type:
     text = page.locator("#problems").inner_text()
     assert "line 3" in text and "'cases' is missing" in text and "still the one served" in text
     # The message is announced and has the focus.
-    assert page.evaluate("document.activeElement.id") == "problems"
+    page.wait_for_function("document.activeElement?.id === 'problems'", timeout=10_000)
     check(page, "publish-error")
 
 
