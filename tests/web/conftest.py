@@ -8,9 +8,9 @@ import base64
 import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
+from browsing import AXE, CHROMIUM, DESKTOP  # type: ignore[import-not-found]
 from fastapi.testclient import TestClient
 from sqlalchemy import update
 
@@ -18,6 +18,7 @@ from statedata.access.accounts import add_user, create_key
 from statedata.api.app import create_app
 from statedata.catalog import DatasetMetadata, service
 from statedata.catalog.models import Dataset
+from statedata.demo import build_demo
 from statedata.ingest import open_table
 from statedata.installation import Installation
 from statedata.storage import NewDataset, publish
@@ -126,11 +127,6 @@ def staff(portal: Portal) -> dict[str, str]:
 
 # Browser tests ----------------------------------------------------------------------------
 
-CHROMIUM = Path("/usr/bin/chromium")
-ROOT = Path(__file__).resolve().parents[2]
-AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
-ARTIFACTS = ROOT / "test-artifacts" / "web"
-
 
 @pytest.fixture(scope="session")
 def browser():  # type: ignore[no-untyped-def]
@@ -150,3 +146,33 @@ def browser():  # type: ignore[no-untyped-def]
         )
         yield launched
         launched.close()
+
+
+@pytest.fixture(scope="session")
+def demo(tmp_path_factory: pytest.TempPathFactory, serve, browser) -> Iterator[dict]:  # type: ignore[no-untyped-def]
+    """The demo portal (a small payroll), built and served once for all the browser tests."""
+    installation = Installation.open(tmp_path_factory.mktemp("portal") / "home")
+    build_demo(installation, payroll_rows=3_000)
+    with installation.catalog.session() as session:
+        datasets = service.list_datasets(session, classification="public")
+        with_rows = [d for d in datasets if d.current_version is not None]
+        towns = next(d for d in with_rows if "town" in {c.field_name for c in d.columns})
+        deprecated = next(d for d in datasets if d.status == "deprecated")
+        found = {
+            "towns": (towns.id, towns.title),
+            "deprecated": deprecated.id,
+            "agency": towns.agency.code,
+        }
+    server = serve(installation)
+    yield {"url": server.url, **found}
+    server.stop()
+    installation.close()
+
+
+@pytest.fixture
+def page(browser, demo):  # type: ignore[no-untyped-def]
+    context = browser.new_context(viewport=DESKTOP, accept_downloads=True)
+    opened = context.new_page()
+    opened.set_default_timeout(15_000)
+    yield opened
+    context.close()

@@ -6,84 +6,8 @@ under test-artifacts/web/ to be looked at."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
-
-from statedata.catalog import service
-from statedata.demo import build_demo
-from statedata.installation import Installation
-
-DESKTOP = {"width": 1280, "height": 900}
-PHONE = {"width": 320, "height": 640}
-
-
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory, serve, browser) -> Iterator[dict]:  # type: ignore[no-untyped-def]
-    """The demo portal (a small payroll), served once for these tests."""
-    installation = Installation.open(tmp_path_factory.mktemp("portal") / "home")
-    build_demo(installation, payroll_rows=3_000)
-    with installation.catalog.session() as session:
-        datasets = service.list_datasets(session, classification="public")
-        with_rows = [d for d in datasets if d.current_version is not None]
-        towns = next(d for d in with_rows if "town" in {c.field_name for c in d.columns})
-        deprecated = next(d for d in datasets if d.status == "deprecated")
-        found = {
-            "towns": (towns.id, towns.title),
-            "deprecated": deprecated.id,
-            "agency": towns.agency.code,
-        }
-    server = serve(installation)
-    yield {"url": server.url, **found}
-    server.stop()
-    installation.close()
-
-
-@pytest.fixture
-def page(browser, demo):  # type: ignore[no-untyped-def]
-    context = browser.new_context(viewport=DESKTOP, accept_downloads=True)
-    opened = context.new_page()
-    opened.set_default_timeout(15_000)
-    yield opened
-    context.close()
-
-
-def audit(page) -> list[str]:  # type: ignore[no-untyped-def]
-    """axe-core's serious and critical WCAG 2.1 A/AA violations of the page as it is now."""
-    from conftest import AXE  # type: ignore[import-not-found]
-
-    page.add_script_tag(path=str(AXE))
-    result = page.evaluate(
-        """async () => {
-            const found = await axe.run(document, {
-                runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice']},
-            });
-            return found.violations.map(v => ({
-                id: v.id, impact: v.impact, help: v.help,
-                nodes: v.nodes.slice(0, 3).map(n => n.target.join(' ')),
-            }));
-        }"""
-    )
-    return [
-        f"{v['id']} ({v['impact']}): {v['help']} at {v['nodes']}"
-        for v in result
-        if v["impact"] in ("serious", "critical")
-    ]
-
-
-def shoot(page, name: str) -> None:  # type: ignore[no-untyped-def]
-    """Screenshots of the page at desktop and phone width; the page must not scroll sideways
-    on a phone."""
-    from conftest import ARTIFACTS  # type: ignore[import-not-found]
-
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    page.set_viewport_size(DESKTOP)
-    page.screenshot(path=str(ARTIFACTS / f"{name}-desktop.png"), full_page=True)
-    page.set_viewport_size(PHONE)
-    page.screenshot(path=str(ARTIFACTS / f"{name}-phone.png"), full_page=True)
-    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
-    assert overflow <= 0, f"{name} scrolls sideways by {overflow}px at 320px wide"
-    page.set_viewport_size(DESKTOP)
+from browsing import PHONE, audit, shoot  # type: ignore[import-not-found]
 
 
 def test_search_and_open_a_dataset(page, demo):  # type: ignore[no-untyped-def]

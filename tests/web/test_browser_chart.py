@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 
-from test_browser import PHONE, audit, demo, page, shoot  # noqa: F401  (fixtures reused)
+from browsing import PHONE, audit, shoot  # type: ignore[import-not-found]
 
 DRAWN = ".chart-canvas[data-drawn='yes'] svg"
 
@@ -16,7 +16,7 @@ def marks(opened, kind: str) -> int:  # type: ignore[no-untyped-def]
     return opened.locator(f"#chart-result svg .mark-{kind} path").count()
 
 
-def test_build_a_chart_and_see_it_drawn(page, demo):  # noqa: F811  # type: ignore[no-untyped-def]
+def test_build_a_chart_and_see_it_drawn(page, demo):  # type: ignore[no-untyped-def]
     dataset_id, _ = demo["towns"]
     page.goto(f"{demo['url']}/d/{dataset_id}")
     # The first chart comes by itself: a bar for each of the most common values of a column.
@@ -49,7 +49,7 @@ def test_build_a_chart_and_see_it_drawn(page, demo):  # noqa: F811  # type: igno
     assert audit(page) == []
 
 
-def test_a_wrong_choice_gets_a_plain_message(page, demo):  # noqa: F811  # type: ignore[no-untyped-def]
+def test_a_wrong_choice_gets_a_plain_message(page, demo):  # type: ignore[no-untyped-def]
     dataset_id, _ = demo["towns"]
     page.goto(f"{demo['url']}/d/{dataset_id}")
     page.wait_for_selector(DRAWN)
@@ -62,7 +62,7 @@ def test_a_wrong_choice_gets_a_plain_message(page, demo):  # noqa: F811  # type:
     assert "not a number" in alert.inner_text()
 
 
-def test_every_kind_of_chart_page_passes_axe_and_fits_a_phone(page, demo):  # noqa: F811  # type: ignore[no-untyped-def]
+def test_every_kind_of_chart_page_passes_axe_and_fits_a_phone(page, demo):  # type: ignore[no-untyped-def]
     dataset_id, _ = demo["towns"]
     page.goto(f"{demo['url']}/d/{dataset_id}/chart")
     columns = page.eval_on_selector_all(

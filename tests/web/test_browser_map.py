@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from test_browser import PHONE, audit, demo, page, shoot  # noqa: F401  (fixtures reused)
+from browsing import PHONE, audit, shoot  # type: ignore[import-not-found]
 
 from statedata.demo.build import plan_entries
 
@@ -17,7 +17,7 @@ def _air_quality() -> str:
     return next(e.id for e in plan_entries(dt.date.today()) if e.plan.title == AIR)
 
 
-def test_see_the_points_on_the_map(page, demo):  # noqa: F811  # type: ignore[no-untyped-def]
+def test_see_the_points_on_the_map(page, demo):  # type: ignore[no-untyped-def]
     page.goto(f"{demo['url']}/d/{_air_quality()}")
     section = page.locator("#map")
     assert "14 places are on the map" in section.locator("#map-summary").inner_text()
@@ -47,7 +47,7 @@ def test_see_the_points_on_the_map(page, demo):  # noqa: F811  # type: ignore[no
     assert audit(page) == []
 
 
-def test_a_dataset_without_places_has_no_map(page, demo):  # noqa: F811  # type: ignore[no-untyped-def]
+def test_a_dataset_without_places_has_no_map(page, demo):  # type: ignore[no-untyped-def]
     payroll = next(
         e.id
         for e in plan_entries(dt.date.today())

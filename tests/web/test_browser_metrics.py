@@ -4,10 +4,10 @@ axe-core at desktop and phone width."""
 
 from __future__ import annotations
 
-from test_browser import PHONE, audit, demo, page, shoot  # noqa: F401  (fixtures reused)
+from browsing import PHONE, audit, shoot  # type: ignore[import-not-found]
 
 
-def test_the_metrics_dashboard_draws_every_chart(page, demo):  # noqa: F811  # type: ignore[no-untyped-def]
+def test_the_metrics_dashboard_draws_every_chart(page, demo):  # type: ignore[no-untyped-def]
     response = page.goto(f"{demo['url']}/metrics")
     assert response.status == 200
     canvases = page.locator(".chart-canvas")

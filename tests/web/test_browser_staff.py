@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from test_browser import DESKTOP, PHONE, audit, shoot  # type: ignore[import-not-found]
+from browsing import DESKTOP, PHONE, audit, shoot  # type: ignore[import-not-found]
 
 from statedata.access import accounts, passwords
 from statedata.catalog import DatasetMetadata, service

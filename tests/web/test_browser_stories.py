@@ -4,12 +4,12 @@ pages passing axe-core at desktop and phone width."""
 
 from __future__ import annotations
 
-from test_browser import PHONE, audit, demo, page, shoot  # noqa: F401  (fixtures reused)
+from browsing import PHONE, audit, shoot  # type: ignore[import-not-found]
 
 DRAWN = ".chart-canvas[data-drawn='yes'] svg"
 
 
-def test_open_a_story_and_see_its_chart(page, demo):  # noqa: F811  # type: ignore[no-untyped-def]
+def test_open_a_story_and_see_its_chart(page, demo):  # type: ignore[no-untyped-def]
     page.goto(f"{demo['url']}/stories")
     links = page.locator("main .dataset-list a")
     assert links.count() == 2
@@ -38,7 +38,7 @@ def test_open_a_story_and_see_its_chart(page, demo):  # noqa: F811  # type: igno
     assert audit(page) == []
 
 
-def test_a_dataset_page_leads_to_its_stories(page, demo):  # noqa: F811  # type: ignore[no-untyped-def]
+def test_a_dataset_page_leads_to_its_stories(page, demo):  # type: ignore[no-untyped-def]
     page.goto(f"{demo['url']}/stories/electric-cars")
     page.get_by_role("link", name="full data").click()
     page.wait_for_selector("#stories")

@@ -282,12 +282,14 @@ def test_a_publishers_edit_of_a_published_dataset_waits_for_the_data_officer(cli
         dataset = service.get_dataset(session, people.towns)
         assert dataset.title == "Cases by town"  # the public still sees it as it was
         draft = session.scalars(select(MetadataDraft)).one()
-        assert draft.changes == {"title": "Cases reported by town"}
-        town = session.scalars(
-            select(Column).where(Column.dataset_id == people.towns, Column.field_name == "town")
-        ).one()
-        assert town.description == "The town, as the census names it."
+        assert draft.changes == {
+            "title": "Cases reported by town",
+            "columns": {"town": "The town, as the census names it."},
+        }
+        # What a column means is published metadata: it waits in the same draft.
+        assert not column_description(session, people.towns, "town")
     assert "waits for your agency's data officer" in client.get(response.headers["location"]).text
+    assert "as the census names it" not in client.get(f"/d/{people.towns}").text
     # The publisher sees the change in the queue but may not approve it.
     queue = client.get("/staff")
     assert "Cases reported by town" in queue.text and "Approve change" not in queue.text
@@ -297,11 +299,70 @@ def test_a_publishers_edit_of_a_published_dataset_waits_for_the_data_officer(cli
     queue = client.get("/staff")
     assert f"Approve change {draft.id}" in queue.text
     assert "Cases reported by town" in queue.text and "(now: Cases by town)" in queue.text
+    assert "The town, as the census names it." in queue.text and "(now: empty)" in queue.text
     assert client.post(f"/staff/drafts/{draft.id}/approve").status_code == 403  # no token
     done = client.post(f"/staff/drafts/{draft.id}/approve", data={"csrf_token": officer_token})
     assert done.status_code == 303
     with people.installation.catalog.session() as session:
         assert service.get_dataset(session, people.towns).title == "Cases reported by town"
+        assert (
+            column_description(session, people.towns, "town") == "The town, as the census names it."
+        )
+    assert "as the census names it" in client.get(f"/d/{people.towns}").text
+
+
+def column_description(session, dataset_id: str, field_name: str) -> str | None:  # type: ignore[no-untyped-def]
+    return session.scalars(
+        select(Column.description).where(
+            Column.dataset_id == dataset_id, Column.field_name == field_name
+        )
+    ).one()
+
+
+def test_a_publishers_column_description_alone_waits_and_a_rejection_leaves_it(client, people):
+    token = sign_in(client, "dph.publisher")
+    form = client.get(f"/staff/datasets/{people.towns}/edit").text
+    values = {
+        name: value
+        for name, value in re.findall(
+            r'<input id="field-[^"]+" name="([^"]+)"[^>]*value="([^"]*)"', form
+        )
+    }
+    response = client.post(
+        f"/staff/datasets/{people.towns}/edit",
+        data={**values, "csrf_token": token, "column-cases": "Cases reported that week."},
+    )
+    assert response.headers["location"].endswith("saved=pending")
+    with people.installation.catalog.session() as session:
+        draft = session.scalars(select(MetadataDraft)).one()
+        assert draft.changes == {"columns": {"cases": "Cases reported that week."}}
+        assert not column_description(session, people.towns, "cases")
+    # The drafts API shows the officer the same change.
+    client.cookies.clear()
+    officer_token = sign_in(client, "dph.officer")
+    waiting = client.get("/api/v1/drafts").json()["metadata_changes"]
+    assert [d["changes"] for d in waiting] == [{"columns": {"cases": "Cases reported that week."}}]
+    done = client.post(
+        f"/staff/drafts/{draft.id}/reject",
+        data={"csrf_token": officer_token, "note": "Say which week."},
+    )
+    assert done.status_code == 303
+    with people.installation.catalog.session() as session:
+        assert not column_description(session, people.towns, "cases")
+        assert session.get(MetadataDraft, draft.id).decision == "rejected"
+    assert "Cases reported that week" not in client.get(f"/d/{people.towns}").text
+
+
+def test_a_publishers_unknown_or_overlong_column_description_is_refused_beside_it(client, people):
+    token = sign_in(client, "dph.publisher")
+    response = client.post(
+        f"/staff/datasets/{people.towns}/edit",
+        data={"csrf_token": token, "title": "Cases by town", "column-cases": "x" * 5001},
+    )
+    assert response.status_code == 400
+    assert 'id="column-cases-error"' in response.text and "longer than 5,000" in response.text
+    with people.installation.catalog.session() as session:
+        assert session.scalar(select(func.count()).select_from(MetadataDraft)) == 0
 
 
 def test_a_data_officers_edit_applies_at_once_and_bad_values_are_shown(client, people):
@@ -327,6 +388,25 @@ def test_a_data_officers_edit_applies_at_once_and_bad_values_are_shown(client, p
     with people.installation.catalog.session() as session:
         assert service.get_dataset(session, people.towns).title == "Cases by town, daily"
         assert session.scalar(select(func.count()).select_from(MetadataDraft)) == 0
+    described = client.post(
+        f"/staff/datasets/{people.towns}/edit",
+        data={
+            "csrf_token": token,
+            "title": "Cases by town, daily",
+            "category": "Health and Human Services",
+            "tags": "cases, towns",
+            "update_frequency": "weekly",
+            "description": "How many cases each town reported, by day.",
+            "column-county": "The county the town lies in.",
+        },
+    )
+    assert described.headers["location"].endswith("saved=saved")
+    with people.installation.catalog.session() as session:
+        assert column_description(session, people.towns, "county") == (
+            "The county the town lies in."
+        )
+        assert session.scalar(select(func.count()).select_from(MetadataDraft)) == 0
+    assert "The county the town lies in." in client.get(f"/d/{people.towns}").text
 
 
 def test_describe_columns_is_audited_and_refuses_unknown_columns(people):
