@@ -2,19 +2,20 @@
 
 A dataset created as a draft is seen by its agency only (the access policy keeps it out of
 every public door) until a data officer approves it. A change to a published dataset's
-metadata is kept as a `MetadataDraft` and applied only when approved; until then the public
-sees the metadata as it was. Who may propose and who may approve is the access policy's call,
-made by the caller; this module keeps the records straight.
+metadata, or to what its columns mean, is kept as a `MetadataDraft` (the column descriptions
+under the `columns` key of its changes) and applied only when approved; until then the public
+sees the metadata and the data dictionary as they were. Who may propose and who may approve
+is the access policy's call, made by the caller; this module keeps the records straight.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from statedata.catalog import audit, service
+from statedata.catalog import audit, dictionary, service
 from statedata.catalog.metadata import DatasetMetadata
 from statedata.catalog.models import Dataset, MetadataDraft, utcnow
 from statedata.errors import Conflict, NotFound
@@ -23,6 +24,8 @@ DRAFT = "draft"
 PUBLISHED = "published"
 APPROVED = "approved"
 REJECTED = "rejected"
+# The key of a draft's changes holding column descriptions: {field_name: description}.
+COLUMNS = "columns"
 
 
 def mark_draft(session: Session, dataset: Dataset, actor: str) -> None:
@@ -48,13 +51,18 @@ def propose(
     metadata: DatasetMetadata,
     categories: Sequence[str],
     actor: str,
+    columns: Mapping[str, str] | None = None,
 ) -> MetadataDraft:
-    """Keep a metadata change for approval; nothing about the dataset changes yet."""
+    """Keep a metadata change, and any column descriptions that differ from today's, for
+    approval; nothing about the dataset changes yet."""
     dataset = service.get_dataset(session, dataset_id)
     changes = metadata.model_dump(mode="json", exclude_unset=True)
+    # Check now, so the approver never meets a change that cannot be applied.
+    described = dictionary.changed_descriptions(session, dataset.id, columns or {})
+    if described:
+        changes[COLUMNS] = described
     if not changes:
         raise Conflict("The change names no field to change.")
-    # Check now, so the approver never meets a change that cannot be applied.
     service.check_category(metadata.category, categories)
     draft = MetadataDraft(dataset_id=dataset.id, changes=changes, proposed_by=actor)
     session.add(draft)
@@ -87,18 +95,33 @@ def decide(
     actor: str,
     note: str | None = None,
 ) -> MetadataDraft:
-    """Approve (apply the change) or reject a pending metadata draft."""
+    """Approve (apply the change) or reject a pending metadata draft.
+
+    Column descriptions apply to the columns the dataset still has: a column a newer version
+    dropped has nothing left to describe."""
     draft = get_draft(session, draft_id)
     if draft.decision is not None:
         raise Conflict(f"Metadata draft {draft_id} was already {draft.decision}.")
     if approve:
-        service.update_metadata(
-            session,
-            draft.dataset_id,
-            DatasetMetadata.model_validate(draft.changes),
-            categories,
-            actor=actor,
-        )
+        fields = {k: v for k, v in draft.changes.items() if k != COLUMNS}
+        if fields:
+            service.update_metadata(
+                session,
+                draft.dataset_id,
+                DatasetMetadata.model_validate(fields),
+                categories,
+                actor=actor,
+            )
+        described = draft.changes.get(COLUMNS) or {}
+        if described:
+            dataset = service.get_dataset(session, draft.dataset_id)
+            present = {c.field_name for c in dataset.columns}
+            dictionary.describe_columns(
+                session,
+                draft.dataset_id,
+                {name: text for name, text in described.items() if name in present},
+                actor,
+            )
     draft.decision = APPROVED if approve else REJECTED
     draft.decided_by = actor
     draft.decided_at = utcnow()

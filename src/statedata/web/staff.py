@@ -99,6 +99,10 @@ def queue(
             "draft": draft,
             "dataset": by_id[draft.dataset_id],
             "may_approve": can(actor, Action.APPROVE, by_id[draft.dataset_id]),
+            # Only a change that describes columns needs them, to show what each says now.
+            "columns": {c.field_name: c for c in by_id[draft.dataset_id].columns}
+            if drafts.COLUMNS in draft.changes
+            else {},
         }
         for draft in drafts.pending(session, list(by_id))
     ]
@@ -322,19 +326,29 @@ async def save_edit(dataset_id: DatasetId, request: Request) -> Response:
             return _edit_page(request, dataset, values, columns, {field: error.message}, 400)
         outcome = "saved"
         try:
-            if changes:
-                if dataset.publication_state == drafts.PUBLISHED and needs_approval(
-                    actor, dataset, settings.drafts_need_approval
-                ):
+            if dataset.publication_state == drafts.PUBLISHED and needs_approval(
+                actor, dataset, settings.drafts_need_approval
+            ):
+                # What the columns mean is published metadata too: it waits in the same draft.
+                described = list(dictionary.changed_descriptions(session, dataset_id, columns))
+                if changes or described:
                     drafts.propose(
-                        session, dataset_id, metadata, settings.categories, actor=actor.name or ""
+                        session,
+                        dataset_id,
+                        metadata,
+                        settings.categories,
+                        actor=actor.name or "",
+                        columns=columns,
                     )
                     outcome = "pending"
-                else:
+            else:
+                if changes:
                     service.update_metadata(
                         session, dataset_id, metadata, settings.categories, actor=actor.name or ""
                     )
-            described = dictionary.describe_columns(session, dataset_id, columns, actor.name or "")
+                described = dictionary.describe_columns(
+                    session, dataset_id, columns, actor.name or ""
+                )
         except StatedataError as error:
             session.rollback()  # neither half of a refused edit is kept
             dataset = service.get_dataset(session, dataset_id)
