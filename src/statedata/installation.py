@@ -10,12 +10,15 @@ from pathlib import Path
 
 from statedata.catalog.db import Catalog
 from statedata.config import Settings, load_settings
+from statedata.freshness import stored_quality
 
 
 class Installation:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.catalog = Catalog(settings.catalog_url)
+        # Quality scores kept in the catalog change with the metadata they come from.
+        stored_quality.keep_in_step(self.catalog)
 
     @classmethod
     def open(cls, home: Path | str | None = None, **overrides: object) -> Installation:

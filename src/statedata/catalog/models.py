@@ -215,6 +215,41 @@ class UsageCount(Base):
     count: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
+class UsageMonth(Base):
+    """How often a dataset was used in one calendar month ('YYYY-MM'), by kind: the sums of
+    `usage_counts`, kept in step by the code that writes the daily counts (metrics/usage.py),
+    so a year's series reads a row per dataset, kind and month instead of one per day."""
+
+    __tablename__ = "usage_months"
+
+    month: Mapped[str] = mapped_column(String(7), primary_key=True)
+    dataset_id: Mapped[str] = mapped_column(String(9), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20), primary_key=True)
+    count: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class StoredQuality(Base):
+    """A dataset's metadata quality points that do not depend on the day (all but "updated
+    on schedule"), written whenever its metadata, columns or tags change
+    (freshness/stored_quality.py). Used only while its stamp still matches the dataset: its
+    metadata time (as the database writes it as text), column, described-column and tag
+    counts, whether it names an agency, its frequency and the version of the scoring rules.
+    Not a foreign key: a row out of date is scored again, never trusted."""
+
+    __tablename__ = "stored_quality"
+
+    dataset_id: Mapped[str] = mapped_column(String(9), primary_key=True)
+    metadata_stamp: Mapped[str] = mapped_column(String(64))
+    columns: Mapped[int] = mapped_column(Integer)
+    described: Mapped[int] = mapped_column(Integer)
+    tags: Mapped[int] = mapped_column(Integer)
+    has_agency: Mapped[bool] = mapped_column(Boolean)
+    update_frequency: Mapped[str | None] = mapped_column(String(20))
+    rules: Mapped[int] = mapped_column(Integer)
+    points: Mapped[int] = mapped_column(Integer)
+    required_complete: Mapped[bool] = mapped_column(Boolean)
+
+
 class User(Base):
     """Someone who signs in or calls the API with a key: staff of an agency, an analyst, the CDO.
 

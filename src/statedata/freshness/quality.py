@@ -31,6 +31,13 @@ PEOPLE_WORDS = re.compile(
 )
 WORD = re.compile(r"[A-Za-z]+")
 SENTENCE_END = re.compile(r"[.!?]+(?:\s|$)")
+# The version of the rules below. Scores kept in the catalog (freshness/stored_quality.py)
+# say which rules made them, and only those made by these rules are used: raise it whenever
+# a criterion, its points or what it looks at changes.
+RULES_VERSION = 1
+# Statuses that earn the "updated on schedule" point, the one point that depends on the day.
+ON_TIME_STATUSES = (Freshness.FRESH, Freshness.DUE, Freshness.NOT_UPDATED, Freshness.NO_SCHEDULE)
+ON_TIME_KEY = "on_time"
 
 
 @dataclass(frozen=True)
@@ -51,6 +58,11 @@ class Quality:
     total: int
     criteria: tuple[Criterion, ...]
     required_metadata_complete: bool
+
+    @property
+    def day_free_points(self) -> int:
+        """The points that do not depend on the day: all but "updated on schedule"."""
+        return sum(c.earned for c in self.criteria if c.key != ON_TIME_KEY)
 
     def as_dict(self) -> dict:
         return {
@@ -103,6 +115,19 @@ def _check(key: str, label: str, points: int, ok: bool, fix: str) -> Criterion:
 def _about_people(dataset: Dataset) -> bool:
     text = f"{dataset.title} {dataset.description or ''}"
     return bool(PEOPLE_WORDS.search(text))
+
+
+ON_TIME_POINTS = 5
+
+
+def on_time(update_frequency: str | None, status: Freshness) -> bool:
+    """Whether a dataset earns the "updated on schedule" point with this freshness status."""
+    return status in ON_TIME_STATUSES and bool(update_frequency)
+
+
+def total_on_day(day_free_points: int, on_time_earned: bool) -> int:
+    """The score on a day from the points that do not depend on it."""
+    return min(100, day_free_points + (ON_TIME_POINTS if on_time_earned else 0))
 
 
 def score(dataset: Dataset, as_of: dt.date | None = None) -> Quality:
@@ -190,12 +215,10 @@ def score(dataset: Dataset, as_of: dt.date | None = None) -> Quality:
             "Say how often it is updated (daily, monthly, as needed, not updated ...).",
         ),
         _check(
-            "on_time",
+            ON_TIME_KEY,
             "Updated on schedule (one day's grace)",
-            5,
-            freshness.status
-            in (Freshness.FRESH, Freshness.DUE, Freshness.NOT_UPDATED, Freshness.NO_SCHEDULE)
-            and bool(dataset.update_frequency),
+            ON_TIME_POINTS,
+            on_time(dataset.update_frequency, freshness.status),
             f"Publish the update that was due on {freshness.due_date}."
             if freshness.due_date
             else "Set an update frequency so readers know when to expect new data.",

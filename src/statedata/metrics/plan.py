@@ -15,7 +15,6 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -329,10 +328,9 @@ def _traffic_metrics(
     scope: Scope,
     as_of: dt.date,
     ends: list[tuple[str, dt.date]],
-    cache_dir: Path | None,
 ) -> list[Metric]:
     mapping = UsageMap(data)
-    months = monthly_cells(session, [m for m, _ in ends], as_of, cache_dir)
+    months = monthly_cells(session, [m for m, _ in ends], as_of)
     recent = usage_cells(session, as_of - dt.timedelta(days=WINDOW_DAYS - 1), as_of)
     found = {str(k) for cells in (recent, *months.values()) for k in np.unique(cells.kinds)}
     kinds = sorted(found | set(KINDS), key=_kind_order)
@@ -383,13 +381,11 @@ def compute(
     since_year: int = DEFAULT_SINCE_YEAR,
     months: int = MONTHS,
     exclude: Sequence[str] = (),
-    cache_dir: Path | None = None,
 ) -> Report:
     """Every plan metric as it stood at the end of `as_of` (today by default), for all
     public datasets or one agency's, with a monthly series of the last `months` months.
 
-    `exclude` names datasets to leave out (the portal's own metric datasets); `cache_dir`
-    is where settled months of usage are kept between runs."""
+    `exclude` names datasets to leave out (the portal's own metric datasets)."""
     as_of = as_of or dt.datetime.now(dt.UTC).date()
     if not 1900 <= since_year <= as_of.year:
         raise InvalidInput(f"The year must be between 1900 and {as_of.year}.", field="since_year")
@@ -402,7 +398,7 @@ def compute(
     past[ends[-1][0]] = today
 
     metrics: list[Metric] = []
-    metrics.extend(_traffic_metrics(session, data, scope, as_of, ends, cache_dir))
+    metrics.extend(_traffic_metrics(session, data, scope, as_of, ends))
 
     state_metrics = _state_metrics(data, since_year)
     by_key = {d.key: d for d in dataset_definitions(since_year)}

@@ -62,7 +62,6 @@ def report(
             agency=agency,
             since_year=since_year,
             exclude=tuple(own_datasets(installation).values()),
-            cache_dir=installation.settings.home / "cache" / "metrics",
         )
 
 

@@ -9,16 +9,15 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
 from sqlalchemy import String, case, cast, func, select
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from statedata.catalog.models import (
@@ -29,7 +28,7 @@ from statedata.catalog.models import (
     DatasetTag,
     Version,
 )
-from statedata.freshness import Freshness, evaluate
+from statedata.freshness import Freshness, evaluate, stored_quality
 from statedata.freshness import quality as quality_scores
 
 NO_AGENCY = "(no agency)"
@@ -409,15 +408,9 @@ def day_state(data: Datasets, day: int) -> DayState:
 
 # Metadata quality --------------------------------------------------------------------------
 
+# Scores computed here because no current one was kept, by dataset and stamp: a long-running
+# server scores a dataset changed behind the catalog's back once.
 _QUALITY: dict[tuple, tuple[int, bool]] = {}
-
-
-@dataclass(frozen=True)
-class _Columns:
-    description: str
-
-
-_DESCRIBED, _UNDESCRIBED = _Columns("described"), _Columns("")
 
 
 _DICTIONARIES: dict[str, tuple[tuple, dict[str, tuple[int, int, int]]]] = {}
@@ -461,40 +454,20 @@ def dictionary_counts(session: Session) -> dict[str, tuple[int, int, int]]:
     return counts
 
 
-def _json_list(text: str | None) -> list:
-    if not text or len(text) <= 2:
-        return []
-    found = json.loads(text)
-    return found if isinstance(found, list) else []
-
-
-QUALITY_COLUMNS = [
-    Dataset.id,
-    Dataset.title,
-    Dataset.description,
-    Dataset.category,
-    Dataset.license,
-    Dataset.contact_email,
-    Dataset.temporal_coverage_start,
-    Dataset.temporal_coverage_end,
-    Dataset.spatial_coverage,
-    Dataset.geographic_unit,
-    Dataset.source_link,
-    cast(Dataset.related_documents, String),
-    cast(Dataset.demographic_dimensions, String),
-]
-
-
 def _quality_metadata(session: Session, ids: list[str], everything: bool) -> dict[str, tuple]:
     """Dataset id -> the metadata the quality score reads, for `ids` (or all datasets)."""
+    columns = stored_quality.METADATA_COLUMNS
     if everything:
-        return {row[0]: row for row in fetch(session, select(*QUALITY_COLUMNS))}
+        return {row[0]: row for row in fetch(session, select(*columns))}
     found = {}
     for start in range(0, len(ids), 500):  # SQLite takes at most 999 parameters
         chunk = ids[start : start + 500]
-        query = select(*QUALITY_COLUMNS).where(Dataset.id.in_(chunk))
+        query = select(*columns).where(Dataset.id.in_(chunk))
         found.update({row[0]: row for row in fetch(session, query)})
     return found
+
+
+ON_TIME = [STATUSES.index(s) for s in quality_scores.ON_TIME_STATUSES]
 
 
 def quality_scores_of(
@@ -506,74 +479,87 @@ def quality_scores_of(
 ) -> tuple[np.ndarray, np.ndarray]:
     """The quality score and required-metadata flag of each chosen dataset on the day.
 
-    Scores are remembered by dataset, the time its metadata last changed, its dictionary and
-    tag counts and its freshness on the day: a server asked again reads and scores only the
-    datasets that changed. `quality.score` reads a dataset's attributes only, so each is
-    handed a light stand-in built from the columns read.
+    The points that do not depend on the day are read from those kept in the catalog
+    (freshness/stored_quality.py) when their stamp matches the dataset; the others are
+    scored here and kept, so the next run finds them. The "updated on schedule" point comes
+    from the day's freshness, as `quality.score` gives it.
     """
-    scores = np.zeros(len(data), dtype=np.int32)
-    required = np.zeros(len(data), dtype=bool)
-    as_of = dt.date.fromordinal(state.day)
-    stamps = data.extra.get("metadata_stamp") or [None] * len(data)
+    n = len(data)
+    points = np.zeros(n, dtype=np.int32)
+    required = np.zeros(n, dtype=bool)
+    stamps = data.extra.get("metadata_stamp") or [None] * n
     picked = np.flatnonzero(chosen).tolist()
-    keys: dict[int, tuple] = {}
-    missing: list[int] = []
+    kept = {row[0]: row for row in fetch(session, stored_quality.kept_query())}
+    missing: list[tuple[int, stored_quality.Stamp]] = []
     for i in picked:
         did = data.ids[i]
-        key = (
-            did,
+        ncols, ndescribed, ntags = counts.get(did, (0, 0, 0))
+        stamp = stored_quality.Stamp(
             stamps[i],
-            counts.get(did, (0, 0, 0)),
+            ncols,
+            ndescribed,
+            ntags,
+            not data.no_agency[i],
             data.frequencies[int(data.frequency[i])],
-            int(state.last[i]),
-            bool(data.no_agency[i]),
-            state.day,
         )
-        keys[i] = key
-        found = _QUALITY.get(key)
-        if found is None:
-            missing.append(i)
-        else:
-            scores[i], required[i] = found
-    if not missing:
-        return scores, required
-    metadata = _quality_metadata(
-        session, [data.ids[i] for i in missing], everything=len(missing) > 5_000
-    )
-    for i in missing:
-        row = metadata.get(data.ids[i])
-        if row is None:  # removed while the metrics ran
+        key = stamp.key()
+        row = kept.get(did)
+        if row is not None and (row[1], row[2], row[3], row[4], bool(row[5]), row[6]) == key:
+            points[i], required[i] = row[7], bool(row[8])
             continue
-        key = keys[i]
-        ncols, ndescribed, ntags = key[2]
-        stand_in = SimpleNamespace(
-            title=row[1],
-            description=row[2],
-            category=row[3],
-            license=row[4],
-            contact_email=row[5],
-            temporal_coverage_start=row[6],
-            temporal_coverage_end=row[7],
-            spatial_coverage=row[8],
-            geographic_unit=row[9],
-            source_link=row[10],
-            related_documents=_json_list(row[11]),
-            demographic_dimensions=_json_list(row[12]),
-            columns=[_DESCRIBED] * ndescribed + [_UNDESCRIBED] * (ncols - ndescribed),
-            tags=[SimpleNamespace(tag=str(t)) for t in range(ntags)],
-            update_frequency=key[3],
-            data_updated_at=dt.date.fromordinal(key[4]),
-            created_at=dt.date.fromordinal(key[4]),
-            agency_id=None if key[5] else 1,
-            agency=None,
-        )
-        result = quality_scores.score(stand_in, as_of)  # type: ignore[arg-type]
-        found = (result.total, result.required_metadata_complete)
+        found = _QUALITY.get((did, key))
+        if found is None:
+            missing.append((i, stamp))
+        else:
+            points[i], required[i] = found
+    if missing:
+        _score_missing(session, data, missing, points, required)
+    scores = _with_on_time(data, chosen, state, points)
+    return scores, required
+
+
+def _score_missing(
+    session: Session,
+    data: Datasets,
+    missing: list[tuple[int, stored_quality.Stamp]],
+    points: np.ndarray,
+    required: np.ndarray,
+) -> None:
+    """Score the datasets with no current stored points, and keep them (a cache that cannot
+    be written now is only slower next time)."""
+    metadata = _quality_metadata(
+        session, [data.ids[i] for i, _ in missing], everything=len(missing) > 5_000
+    )
+    rows = []
+    for i, stamp in missing:
+        row = metadata.get(data.ids[i])
+        if row is None or stamp.metadata_stamp is None:  # removed while the metrics ran
+            continue
+        found = stored_quality.points_of(row, stamp)
         if len(_QUALITY) > 1_000_000:
             _QUALITY.clear()
-        _QUALITY[key] = found
-        scores[i], required[i] = found
-    return scores, required
+        _QUALITY[(data.ids[i], stamp.key())] = found
+        points[i], required[i] = found
+        rows.append(stored_quality.as_row(data.ids[i], stamp, *found))
+    try:
+        with session.begin_nested():
+            stored_quality.store(session, rows)
+    except DBAPIError:
+        pass
+
+
+def _with_on_time(
+    data: Datasets, chosen: np.ndarray, state: DayState, points: np.ndarray
+) -> np.ndarray:
+    """Each chosen dataset's score on the day: its day-free points and "updated on schedule"."""
+    status = state.status
+    outside = chosen & ~state.public
+    if outside.any():  # freshness is evaluated for public datasets only
+        status = np.where(outside, _freshness(data, outside, state.last, state.day)[0], status)
+    declared = np.array([bool(code) for code in data.frequencies], dtype=bool)[data.frequency]
+    on_time = np.isin(status, ON_TIME) & declared
+    scores = np.minimum(100, points + np.where(on_time, quality_scores.ON_TIME_POINTS, 0))
+    return np.where(chosen, scores, 0).astype(np.int32)
 
 
 def catalog_key(session: Session) -> str:
