@@ -53,6 +53,7 @@ def install(app: FastAPI) -> None:
         signin,
         staff,
         stories,
+        story_editor,
         suggest,
     )
     from statedata.web.base import not_found
@@ -80,6 +81,7 @@ def install(app: FastAPI) -> None:
         charts,
         dashboard,
         stories,
+        story_editor,
         dataset,
     ):
         app.include_router(module.router)

@@ -38,7 +38,7 @@
 
   document.addEventListener("htmx:afterSettle", function (event) {
     var target = event.detail && event.detail.target;
-    if (target && target.id === "chart-result") {
+    if (target && (target.id === "chart-result" || target.id === "story-preview")) {
       draw(target);
     }
   });
