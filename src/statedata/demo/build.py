@@ -25,7 +25,7 @@ from statedata.catalog import audit, service
 from statedata.catalog.metadata import DatasetMetadata
 from statedata.catalog.models import Agency, AuditEvent, Dataset, DatasetFile, Version
 from statedata.catalog.vocab import Classification, Status
-from statedata.demo import governance
+from statedata.demo import boundaries, governance
 from statedata.demo import usage as demo_usage
 from statedata.demo.agencies import AGENCIES, NAMES
 from statedata.demo.catalog_plan import PLANS, Plan
@@ -567,7 +567,7 @@ def dataset_id_for_title(entries: Sequence[Entry], title: str | None) -> str | N
 
 def _generate(entry: Entry, payroll_rows: int) -> Rows:
     assert entry.plan.rows is not None
-    generator = GENERATORS[entry.plan.rows]
+    generator = {**GENERATORS, **boundaries.GENERATORS}[entry.plan.rows]
     context = Context(
         rng=rng_for(entry.plan.title, "rows"),
         updated=entry.data_updated_at.date(),

@@ -1568,6 +1568,24 @@ PLANS: tuple[Plan, ...] = (
         geo="planning-district",
     ),
     P(
+        "Town Boundaries",
+        "OPM",
+        GOV,
+        "not updated",
+        "One shape for each of Connecticut's 169 towns, with the town's name, number and "
+        "county, for drawing town-level data on a map.",
+        "towns, boundaries, geography, maps",
+        high_value="F",
+        rows="town_boundaries",
+        updated=dt.date(2019, 5, 2),
+        attributed=True,
+        limitations="The shapes are generated for this demo around a point in each town; they "
+        "are not the legal town boundaries and must not be used to decide where a town line "
+        "runs.",
+        collection="Generated for the demo portal: each town's area is the land nearer to its "
+        "point than to any other town's, cut to a rough outline of the state.",
+    ),
+    P(
         "Agency Data Officers",
         "DAPA",
         GOV,

@@ -23,6 +23,7 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
+from sqlalchemy.orm import Session
 
 from statedata.access import Action, require
 from statedata.access.reads import require_rows
@@ -114,6 +115,9 @@ class Chart:
     spec: dict[str, Any] | None = None
     soda_url: str = ""
     error: str = ""
+    key: list[Any] = field(default_factory=list)  # a map's shades, each with its range
+    shapes_title: str = ""  # the dataset a map's areas come from
+    shapes_path: str = ""
 
 
 def chart_columns(dataset: Dataset) -> list[ChartColumn]:
@@ -669,17 +673,40 @@ def runner(request: Request, dataset: Dataset):  # type: ignore[no-untyped-def]
     return run
 
 
-def chart_form(dataset: Dataset, params: Mapping[str, str]) -> dict[str, Any]:
-    """What the chart builder's form shows: the columns by kind and the current choices."""
+def chart_form(
+    dataset: Dataset,
+    params: Mapping[str, str],
+    request: Request | None = None,
+    session: Session | None = None,
+) -> dict[str, Any]:
+    """What the chart builder's form shows: the columns by kind and the current choices. With
+    the request, also the columns of places a map can be drawn by (the "Where?" question is
+    offered only when there are some)."""
     columns = chart_columns(dataset)
+    places = _places(request, session, dataset) if request is not None else []
+    questions = list(QUESTIONS.values())
+    if places:
+        questions.append(_choropleth.QUESTION)
     return {
         "columns": columns,
         "numbers": [c for c in columns if c.kind == "number"],
         "choices": read_choices(params, columns),
-        "questions": list(QUESTIONS.values()),
+        "questions": questions,
+        "places": places,
         "measures": MEASURES,
         "steps": list(STEPS),
     }
+
+
+def _places(request: Request, session: Session | None, dataset: Dataset) -> list[Any]:
+    try:
+        if session is not None:
+            return _choropleth.place_columns(request, session, dataset)
+        with request.app.state.installation.catalog.session() as own:
+            return _choropleth.place_columns(request, own, dataset)
+    except (QueryError, StatedataError):
+        # No map is offered when the shapes cannot be read; the other questions still are.
+        return []
 
 
 ENV.globals["chart_form"] = chart_form
@@ -703,7 +730,10 @@ def chart_view(
         return not_found(request, "dataset")
     columns = chart_columns(dataset)
     choices = read_choices(request.query_params, columns)
-    chart = build(choices, columns, runner(request, dataset), f"/resource/{dataset.id}.json")
+    if choices.question == _choropleth.QUESTION.code:
+        chart = _choropleth.places_chart(request, session, actor, dataset, choices, columns)
+    else:
+        chart = build(choices, columns, runner(request, dataset), f"/resource/{dataset.id}.json")
     fragment = request.headers.get("HX-Request") == "true"
     page_path = dataset_path(dataset)
     response = render(
@@ -712,7 +742,7 @@ def chart_view(
         status_code=400 if chart.error else 200,
         dataset=dataset,
         chart=chart,
-        form=chart_form(dataset, request.query_params),
+        form=chart_form(dataset, request.query_params, request, session),
         page_path=page_path,
     )
     if fragment:
@@ -722,5 +752,7 @@ def chart_view(
 
 
 # The dataset page's map section shares this module's query runner; importing it here (the
-# module the portal loads) registers its template function too.
+# module the portal loads) registers its template function too. The choropleth builds on
+# this module's charts.
+from statedata.web import choropleth as _choropleth  # noqa: E402
 from statedata.web import maps as _maps  # noqa: E402, F401

@@ -13,8 +13,15 @@
         return;
       }
       var spec = JSON.parse(source.textContent);
+      // Vega puts its own role and name on the element it draws in; the page's say more.
+      var name = canvas.getAttribute("aria-label");
       vegaEmbed(canvas, spec, { renderer: "svg", actions: false, tooltip: false })
         .then(function () {
+          canvas.setAttribute("role", "img");
+          canvas.removeAttribute("aria-roledescription");
+          if (name) {
+            canvas.setAttribute("aria-label", name);
+          }
           canvas.setAttribute("data-drawn", "yes");
           // The SVG is decoration to screen readers: the figure's role="img" names it.
           var svg = canvas.querySelector("svg");
