@@ -34,6 +34,7 @@ SECRET_ROWS = 4373
 DRAFT_TITLE = "Unreleased Wqpz Payroll Draft"
 DRAFT_COLUMN = "wqpz_unreleased_salary"
 DRAFT_ROWS = 3187
+DRAFT_STORY = "draft-story-1"  # its address holds no marker: a sign-in redirect may echo it
 MARKERS = [
     SECRET_TITLE,
     SECRET_COLUMN,
@@ -101,6 +102,16 @@ def world(installation, write_file):
         open_table(write_file("public.csv", "town,count\nAvon,3\n")),
         new=NewDataset(DatasetMetadata(title="Open Town Counts"), "OTHER"),
     ).dataset_id
+    # A draft story of OWN, written in the portal, over the protected dataset: only OWN's
+    # staff may see or edit it (web/story_editor.py).
+    stories = installation.settings.home / "stories"
+    stories.mkdir(exist_ok=True)
+    (stories / f"{DRAFT_STORY}.md").write_text(
+        f"---\ntitle: {DRAFT_TITLE} story\nsummary: About Wqpz\nagency: OWN\nstatus: draft\n"
+        f"---\n\nWqpz words.\n\n```chart\ndataset: {protected}\ntype: bar\n"
+        f"query: SELECT {SECRET_COLUMN}, count(*) AS n GROUP BY {SECRET_COLUMN}\n```\n",
+        encoding="utf-8",
+    )
     keys = {}
     with installation.catalog.session() as session:
         session.get(Dataset, draft).publication_state = "draft"
@@ -254,9 +265,10 @@ def _path_values(world: dict, dataset_id: str) -> dict[str, list[str]]:
         # The portal's pages (web/): a dataset's page by its id, under any address.
         "ident": [dataset_id],
         "category": ["Health-and-Human-Services", "dataset"],
-        "slug": ["Zyxwv-Protected-Caseload", "anything"],
-        # The staff pages (web/staff.py): a metadata draft's decision.
-        "decision": ["approve", "reject"],
+        # ... and a story's address (web/stories.py, web/story_editor.py): a draft story.
+        "slug": ["Zyxwv-Protected-Caseload", "anything", DRAFT_STORY],
+        # The staff pages (web/staff.py): a metadata draft's decision; a story's.
+        "decision": ["approve", "reject", "publish", "unpublish"],
     }
 
 
@@ -362,6 +374,11 @@ def test_no_route_leaks_a_protected_dataset_or_a_draft(
         draft = service.get_dataset(session, world["draft"])
         assert protected.title == SECRET_TITLE and protected.current_version.number == 1
         assert draft.publication_state == "draft" and draft.current_version.number == 1
+    story = (installation.settings.home / "stories" / f"{DRAFT_STORY}.md").read_text("utf-8")
+    assert "status: draft" in story and "Wqpz words." in story
+    assert sorted(p.name for p in (installation.settings.home / "stories").iterdir()) == [
+        f"{DRAFT_STORY}.md"
+    ]
 
 
 @pytest.mark.parametrize("who", ["anonymous", "other.publisher"])
@@ -387,6 +404,8 @@ def test_the_walk_does_reach_the_rows_for_those_allowed(installation, live_serve
         count = client.get(f"/resource/{world['protected']}.json?$select=count(*)")
         assert str(SECRET_ROWS) in count.text
         assert DRAFT_TITLE in client.get(f"/api/v1/datasets/{world['draft']}").text
+        assert DRAFT_TITLE in client.get(f"/stories/{DRAFT_STORY}").text
+        assert DRAFT_TITLE in client.get(f"/staff/stories/{DRAFT_STORY}/edit").text
 
 
 def test_a_listed_non_public_dataset_shows_its_metadata_but_never_its_rows(

@@ -587,20 +587,36 @@ def _check_fields(
     return slug, errors
 
 
+async def _editor_of(request: Request, slug: str) -> tuple[Actor, Story] | Response:
+    """Who sends a form about the story at `slug` (its CSRF token checked), and the story; or
+    the 404 page for anyone who may not edit it, whether signed in or not, so the answer says
+    nothing of a draft (not even by a sign-in redirect naming its address)."""
+    story = find_story(request.app.state.installation.settings, slug)
+    try:
+        actor = await sender(request)
+    except StatedataError as error:
+        return error_page(request, error)
+    if story is None or not may_edit(actor, story):
+        return not_found(request, "story")
+    return actor, story
+
+
 async def _save(request: Request, slug: str | None) -> Response:
-    actor = await _staff(request)
-    if isinstance(actor, Response):
-        return actor
+    base = None
+    if slug is None:
+        actor = await _staff(request)
+        if isinstance(actor, Response):
+            return actor
+    else:
+        found = await _editor_of(request, slug)
+        if isinstance(found, Response):
+            return found
+        actor, base = found
     form = await request.form()
     values, chart = _form_values(form)
     action = str(form.get("action") or "save")
     installation = request.app.state.installation
     settings = installation.settings
-    base = None
-    if slug is not None:
-        base = find_story(settings, slug)
-        if base is None or not may_edit(actor, base):
-            return not_found(request, "story")
     with installation.catalog.session() as session:
         if action == "add-chart":
             return _add_chart(request, session, actor, values, chart, base)
@@ -741,8 +757,6 @@ async def create_story(request: Request) -> Response:
 
 @router.post("/staff/stories/{slug}/edit", response_class=HTMLResponse)
 async def save_story(slug: Slug, request: Request) -> Response:
-    if not SLUG.match(slug):
-        return not_found(request, "story")
     return await _save(request, slug)
 
 
@@ -751,14 +765,12 @@ async def decide_story(slug: Slug, decision: str, request: Request) -> Response:
     """Publish a story (or its change waiting for approval), or take it back to a draft."""
     if decision not in ("publish", "unpublish"):
         return not_found(request)
-    actor = await _staff(request)
-    if isinstance(actor, Response):
-        return actor
+    found = await _editor_of(request, slug)
+    if isinstance(found, Response):
+        return found
+    actor, story = found
     installation = request.app.state.installation
     settings = installation.settings
-    story = find_story(settings, slug)
-    if story is None or not may_edit(actor, story):
-        return not_found(request, "story")
     if not may_publish(actor, story):
         return forbidden(request, "Only the agency's data officer publishes a story.")
     pending = find_story(settings, slug, pending=True)
