@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -59,21 +60,87 @@ def pg_schema_url() -> Iterator[str]:
     admin.dispose()
 
 
+# A fresh catalog for every test would run every migration every time (about 0.5-1 s each, for
+# about 1,300 tests). The migrations run once per session instead, and each test starts from
+# their result: a copy of the migrated SQLite file, or on PostgreSQL the statements the
+# migrations sent, replayed into the test's own schema. Tests of the migrations themselves open
+# their own empty databases and still run them.
+
+
+@pytest.fixture(scope="session")
+def migrated_sqlite_catalog(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A catalog file at the newest migration, to copy into each test's home."""
+    home = tmp_path_factory.mktemp("template") / "home"
+    Installation.open(home).close()
+    return home / "catalog.sqlite"
+
+
+@pytest.fixture(scope="session")
+def migration_statements() -> list[tuple[str, object, bool]]:
+    """What the migrations send to an empty PostgreSQL schema: (statement, parameters,
+    executemany), recorded once in a scratch schema."""
+    from statedata.catalog.db import make_engine, upgrade
+
+    if POSTGRES_UNAVAILABLE:
+        pytest.skip(POSTGRES_UNAVAILABLE)
+    schema = f"template_{secrets.token_hex(6)}"
+    base = postgres_url().replace("postgresql://", "postgresql+psycopg://")
+    admin = sa.create_engine(base)
+    with admin.begin() as connection:
+        connection.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    engine = make_engine(f"{base}{'&' if '?' in base else '?'}options=-csearch_path%3D{schema}")
+    sent: list[tuple[str, object, bool]] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+        sent.append((statement, parameters, executemany))
+
+    sa.event.listen(engine, "before_cursor_execute", record)
+    try:
+        upgrade(engine)
+    finally:
+        engine.dispose()
+        with admin.begin() as connection:
+            connection.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+    return sent
+
+
+def _replay(url: str, statements: list[tuple[str, object, bool]]) -> None:
+    engine = sa.create_engine(url)
+    with engine.begin() as connection:
+        cursor = connection.connection.cursor()
+        for statement, parameters, executemany in statements:
+            if executemany:
+                cursor.executemany(statement, parameters)
+            else:
+                cursor.execute(statement, parameters)
+    engine.dispose()
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def installation(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Installation]:
     """A fresh installation, once on SQLite and once on PostgreSQL."""
     overrides = {}
+    home = tmp_path / "home"
     if request.param == "postgres":
-        overrides["database_url"] = request.getfixturevalue("pg_schema_url")
-    inst = Installation.open(tmp_path / "home", **overrides)
+        url = request.getfixturevalue("pg_schema_url")
+        _replay(url, request.getfixturevalue("migration_statements"))
+        overrides["database_url"] = url
+    else:
+        home.mkdir(parents=True)
+        shutil.copyfile(request.getfixturevalue("migrated_sqlite_catalog"), home / "catalog.sqlite")
+    inst = Installation.open(home, **overrides)
     yield inst
     inst.close()
 
 
 @pytest.fixture
-def sqlite_installation(tmp_path: Path) -> Iterator[Installation]:
+def sqlite_installation(tmp_path: Path, migrated_sqlite_catalog: Path) -> Iterator[Installation]:
     """A fresh installation on SQLite only, for tests about storage rather than the catalog."""
-    inst = Installation.open(tmp_path / "home")
+    home = tmp_path / "home"
+    home.mkdir(parents=True)
+    shutil.copyfile(migrated_sqlite_catalog, home / "catalog.sqlite")
+    inst = Installation.open(home)
     yield inst
     inst.close()
 
