@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import itertools
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -241,3 +242,24 @@ def test_full_demo_has_a_million_payroll_rows(tmp_path: Path) -> None:
         assert seconds < 120
     finally:
         installation.close()
+
+
+def test_town_boundaries_split_the_outline_into_169_shapes(built) -> None:
+    from statedata.demo.boundaries import OUTLINE, town_cells
+
+    cells = town_cells()
+    assert len(cells) == 169 and all(cell[0] == cell[-1] and len(cell) >= 4 for cell in cells)
+
+    def area(ring: list[tuple[float, float]]) -> float:
+        return abs(sum(a[0] * b[1] - b[0] * a[1] for a, b in itertools.pairwise(ring))) / 2
+
+    # Cells neither overlap nor leave gaps: together they are the outline, to rounding.
+    outline = area([*OUTLINE, OUTLINE[0]])
+    assert sum(area(c) for c in cells) == pytest.approx(outline, rel=1e-3)
+    installation, _ = built
+    with installation.catalog.session() as session:
+        dataset = service.get_dataset(session, dataset_id_for("Town Boundaries"))
+        assert dataset.classification == "public"
+        assert "not the legal town boundaries" in dataset.description
+        assert {c.field_name: c.data_type for c in dataset.columns}["the_geom"] == "geometry"
+        assert dataset.current_version.row_count == 169
