@@ -13,11 +13,10 @@ publish and unpublish is written to the audit log.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
-from typing import Annotated, Any
+from dataclasses import dataclass, replace
+from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload, selectinload
@@ -52,8 +51,6 @@ from statedata.web.viewer import error_page, forbidden, sender, to_sign_in
 
 router = APIRouter(include_in_schema=False)
 
-# A slug in the address is checked again before any path is made of it (`story_path`).
-Slug = Annotated[str, PathParam(max_length=100)]
 FIELDS = ("title", "address", "summary", "tags", "agency", "body")
 LIMITS = {"title": 200, "address": 300, "summary": 500, "tags": 300, "body": 100_000}
 CHART_KEYS = ("dataset", "type", "query", "x", "y", "measure", "step")
@@ -482,7 +479,7 @@ def new_story(request: Request, session: deps.SessionDep, actor: deps.ActorDep) 
 
 @router.get("/staff/stories/{slug}/edit", response_class=HTMLResponse)
 def edit_story(
-    slug: Slug,
+    slug: str,
     request: Request,
     session: deps.SessionDep,
     actor: deps.ActorDep,
@@ -638,18 +635,14 @@ async def _save(request: Request, slug: str | None) -> Response:
 def _write(
     request: Request, session: Session, actor: Actor, story: Story, base: Story | None
 ) -> str:
-    """Save the story as the rules say; the audit entry is written in the same transaction,
-    after the file, so an entry never names a save that did not happen."""
+    """Save the story as the rules say. The audit entry is added first, in the caller's
+    transaction: a file that cannot be written rolls it back, so the log never names a save
+    that did not happen, and no save goes unlogged."""
     settings = request.app.state.installation.settings
-    if base is not None and base.is_published and needs_approval_for(request, actor, base):
-        # Private first: readers keep the published text until the change is approved.
-        write_story(settings, Story(**{**story.__dict__, "status": DRAFT}), pending=True)
-        outcome = "pending"
-    else:
-        write_story(settings, story)
-        if base is not None and base.is_published:
-            story_path(settings, story.slug, pending=True).unlink(missing_ok=True)
-        outcome = "published" if story.is_published else "draft"
+    # Private first: a publisher's change to a published story waits beside it, and readers
+    # keep the published text until it is approved.
+    waits = base is not None and base.is_published and needs_approval_for(request, actor, base)
+    outcome = "pending" if waits else ("published" if story.is_published else "draft")
     audit.record(
         session,
         actor.name or "",
@@ -659,6 +652,12 @@ def _write(
         outcome=outcome,
         title=story.title,
     )
+    if waits:
+        write_story(settings, replace(story, status=DRAFT), pending=True)
+    else:
+        write_story(settings, story)
+        if base is not None and base.is_published:
+            story_path(settings, story.slug, pending=True).unlink(missing_ok=True)
     return outcome
 
 
@@ -756,12 +755,12 @@ async def create_story(request: Request) -> Response:
 
 
 @router.post("/staff/stories/{slug}/edit", response_class=HTMLResponse)
-async def save_story(slug: Slug, request: Request) -> Response:
+async def save_story(slug: str, request: Request) -> Response:
     return await _save(request, slug)
 
 
 @router.post("/staff/stories/{slug}/{decision}")
-async def decide_story(slug: Slug, decision: str, request: Request) -> Response:
+async def decide_story(slug: str, decision: str, request: Request) -> Response:
     """Publish a story (or its change waiting for approval), or take it back to a draft."""
     if decision not in ("publish", "unpublish"):
         return not_found(request)
@@ -775,22 +774,20 @@ async def decide_story(slug: Slug, decision: str, request: Request) -> Response:
         return forbidden(request, "Only the agency's data officer publishes a story.")
     pending = find_story(settings, slug, pending=True)
     with installation.catalog.session() as session:
-        if decision == "publish":
-            chosen = pending or story
-            # The first publication dates the story; an approved change keeps that date.
-            day = story.date if story.is_published else dt.date.today()
-            write_story(settings, Story(**{**chosen.__dict__, "status": PUBLISHED, "date": day}))
-            story_path(settings, slug, pending=True).unlink(missing_ok=True)
-            detail = {"change": pending is not None}
-        else:
-            write_story(settings, Story(**{**story.__dict__, "status": DRAFT}))
-            detail = {}
+        # The entry first, as for a save: a file that cannot be written rolls it back.
         audit.record(
             session,
             actor.name or "",
             f"story.{decision}",
             story=slug,
             agency=story.agency,
-            **detail,
+            **({"change": pending is not None} if decision == "publish" else {}),
         )
+        if decision == "publish":
+            # The first publication dates the story; an approved change keeps that date.
+            day = story.date if story.is_published else dt.date.today()
+            write_story(settings, replace(pending or story, status=PUBLISHED, date=day))
+            story_path(settings, slug, pending=True).unlink(missing_ok=True)
+        else:
+            write_story(settings, replace(story, status=DRAFT))
     return RedirectResponse(f"/staff/stories?done={decision}ed&story={slug}", status_code=303)
