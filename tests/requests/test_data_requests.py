@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 from statedata.access import ANONYMOUS
 from statedata.access.accounts import actor_for, add_user, get_user
 from statedata.catalog import audit, service
-from statedata.catalog.models import AuditEvent
+from statedata.catalog.models import AuditEvent, as_utc
 from statedata.catalog.sharing import Agreement, AgreementParty, DataRequest, LegalAuthority
 from statedata.errors import (
     AuthenticationRequired,
@@ -428,7 +428,7 @@ def test_each_officer_sees_a_queue(installation, submitted, people):
 
     with installation.catalog.session() as session:
         request = session.get(DataRequest, submitted)
-        later = dr._aware(request.submitted_at) + dt.timedelta(days=12, hours=1)
+        later = as_utc(request.submitted_at) + dt.timedelta(days=12, hours=1)
         act(installation, "dph.officer", dr.move, submitted, "legal_review")
         request = session.get(DataRequest, submitted)
         session.refresh(request)

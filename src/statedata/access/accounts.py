@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, selectinload
 from statedata.access.grants import granted_dataset_ids
 from statedata.access.policy import Actor, Role
 from statedata.catalog import audit, service
-from statedata.catalog.models import ApiKey, Membership, User, utcnow
+from statedata.catalog.models import ApiKey, Membership, User, as_utc, utcnow
 from statedata.errors import (
     AlreadyExists,
     AuthenticationFailed,
@@ -120,10 +120,6 @@ def revoke_key(session: Session, key_id: str, actor: str = "system") -> ApiKey:
     return key
 
 
-def _aware(moment: dt.datetime) -> dt.datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
-
-
 def authenticate_key(session: Session, key_id: str, secret: str) -> Actor:
     """The actor a key id and secret stand for; raises if they do not match a live key."""
     key = session.scalar(
@@ -137,7 +133,7 @@ def authenticate_key(session: Session, key_id: str, secret: str) -> Actor:
         raise AuthenticationFailed("The API key id or secret is wrong.")
     if key.revoked_at is not None:
         raise AuthenticationFailed("This API key was revoked.")
-    if key.expires_at is not None and _aware(key.expires_at) <= utcnow():
+    if key.expires_at is not None and as_utc(key.expires_at) <= utcnow():
         raise AuthenticationFailed("This API key has expired; create a new one.")
     if key.user.disabled_at is not None:
         raise AuthenticationFailed("The account this API key belongs to is disabled.")

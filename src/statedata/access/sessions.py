@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, selectinload
 from statedata.access.accounts import actor_for
 from statedata.access.policy import Actor
 from statedata.catalog import audit
-from statedata.catalog.models import User, WebSession, utcnow
+from statedata.catalog.models import User, WebSession, as_utc, utcnow
 from statedata.errors import AuthenticationFailed, CsrfFailed
 
 COOKIE_NAME = "statedata_session"
@@ -40,10 +40,6 @@ class SignedIn:
 
 def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
-
-
-def _aware(moment: dt.datetime) -> dt.datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
 
 def start(session: Session, user: User, hours: float) -> tuple[str, SignedIn]:
@@ -80,20 +76,20 @@ def resume(session: Session, token: str, idle_minutes: float) -> SignedIn:
     now = utcnow()
     if web_session.ended_at is not None:
         raise AuthenticationFailed("You signed out of this session; sign in again.")
-    if _aware(web_session.expires_at) <= now:
+    if as_utc(web_session.expires_at) <= now:
         raise AuthenticationFailed("Your sign-in has expired; sign in again.")
-    if _aware(web_session.last_seen_at) + dt.timedelta(minutes=idle_minutes) <= now:
+    if as_utc(web_session.last_seen_at) + dt.timedelta(minutes=idle_minutes) <= now:
         web_session.ended_at = now
         raise AuthenticationFailed("Your sign-in ended after a time without use; sign in again.")
     if web_session.user.disabled_at is not None:
         raise AuthenticationFailed("This account is disabled.")
-    if now - _aware(web_session.last_seen_at) >= TOUCH_EVERY:
+    if now - as_utc(web_session.last_seen_at) >= TOUCH_EVERY:
         web_session.last_seen_at = now
     return SignedIn(
         actor_for(session, web_session.user),
         web_session.id,
         web_session.csrf_token,
-        _aware(web_session.expires_at),
+        as_utc(web_session.expires_at),
     )
 
 

@@ -22,7 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from statedata.catalog import DatasetMetadata, audit, notices, service
-from statedata.catalog.models import Agency, Dataset, utcnow
+from statedata.catalog.models import Agency, Dataset, as_utc, utcnow
 from statedata.catalog.vocab import Status
 from statedata.errors import Conflict, DatasetNotFound, InvalidInput
 from statedata.freshness.report import rows as freshness_rows
@@ -57,10 +57,6 @@ REGISTER_COLUMNS = [
 ]
 
 
-def _aware(moment: dt.datetime) -> dt.datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
-
-
 def retire(
     session: Session,
     dataset_id: str,
@@ -89,7 +85,7 @@ def retire(
         if replaced_by == dataset_id:
             raise InvalidInput("A dataset cannot replace itself.", field="replaced_by")
         service.get_dataset(session, replaced_by)
-    at_once = reason in AT_ONCE or _aware(dataset.created_at) >= now - WITHDRAW_WITHIN
+    at_once = reason in AT_ONCE or as_utc(dataset.created_at) >= now - WITHDRAW_WITHIN
     plain = REASONS[reason] + (f": {explanation.strip()}" if explanation else "")
     dataset.retirement_reason = reason
     dataset.status_reason = plain

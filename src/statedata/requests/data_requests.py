@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from statedata.access.policy import Actor, Role
 from statedata.catalog import audit
-from statedata.catalog.models import Agency, User, utcnow
+from statedata.catalog.models import Agency, User, as_utc, utcnow
 from statedata.catalog.sharing import (
     Agreement,
     DataRequest,
@@ -239,11 +239,6 @@ def _validated(model: type[BaseModel], data: BaseModel | dict) -> Any:
 
 
 # Looking requests up and who sees them ------------------------------------------------------
-
-
-def _aware(moment: dt.datetime) -> dt.datetime:
-    # SQLite hands back naive times; they were written in UTC.
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
 
 def _agency_codes(request: DataRequest) -> list[str]:
@@ -688,10 +683,10 @@ class Standing:
 
 
 def standing(request: DataRequest, as_of: dt.datetime | None = None) -> Standing:
-    now = _aware(as_of or utcnow())
+    now = as_utc(as_of or utcnow())
     last = request.events[-1] if request.events else None
-    since = _aware(last.occurred_at if last else request.created_at)
-    submitted = _aware(request.submitted_at) if request.submitted_at else None
+    since = as_utc(last.occurred_at if last else request.created_at)
+    submitted = as_utc(request.submitted_at) if request.submitted_at else None
     return Standing(
         stage=request.stage,
         since=since,
@@ -753,7 +748,7 @@ def queue(session: Session, actor: Actor) -> list[DataRequest]:
 
 
 def _iso(moment: dt.datetime | None) -> str | None:
-    return _aware(moment).isoformat() if moment else None
+    return as_utc(moment).isoformat() if moment else None
 
 
 def summary(request: DataRequest, as_of: dt.datetime | None = None) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
+from statedata.catalog.models import as_utc
 from statedata.catalog.sharing import (
     Agreement,
     AgreementParty,
@@ -44,10 +45,6 @@ def percentile(values: Iterable[float], q: float) -> float | None:
     return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
 
 
-def _aware(moment: dt.datetime) -> dt.datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
-
-
 def end_of(as_of: dt.date) -> dt.datetime:
     """The first moment after the `as_of` day, in UTC."""
     return dt.datetime.combine(as_of + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
@@ -69,7 +66,7 @@ def fulfilment(
 ) -> Fulfilment | None:
     """The timing of a request from its moves in order, each (stage entered, when); None
     unless it was submitted and completed."""
-    moves = [(stage, _aware(at)) for stage, at in moves]
+    moves = [(stage, as_utc(at)) for stage, at in moves]
     entered = {stage: at for stage, at in moves}
     if Stage.SUBMITTED.value not in entered or Stage.COMPLETED.value not in entered:
         return None
@@ -128,7 +125,7 @@ def fulfilments(session: Session, as_of: dt.date) -> list[Fulfilment]:
         moves = [
             (event.to_stage, event.occurred_at)
             for event in request.events
-            if _aware(event.occurred_at) < cutoff
+            if as_utc(event.occurred_at) < cutoff
         ]
         item = fulfilment(moves, [link.agency.code for link in request.agencies])
         if item is not None:
@@ -191,12 +188,12 @@ def multi_party_share(session: Session, as_of: dt.date) -> dict[str, Any]:
     )
     shares = _Shares()
     for status, created_at, executed_at, count in rows:
-        if _aware(created_at) >= cutoff:
+        if as_utc(created_at) >= cutoff:
             continue
         count = count or 0
         shares.all.add(count)
         shares.by_status[status].add(count)
-        if status == "executed" and (executed_at is None or _aware(executed_at) < cutoff):
+        if status == "executed" and (executed_at is None or as_utc(executed_at) < cutoff):
             shares.executed.add(count)
     return {
         **shares.all.document(),
@@ -217,7 +214,7 @@ def satisfaction(session: Session, as_of: dt.date) -> dict[str, Any]:
                 DataRequest.stage == Stage.COMPLETED.value,
             )
         )
-        if closed_at is not None and _aware(closed_at) < cutoff
+        if closed_at is not None and as_utc(closed_at) < cutoff
     ]
     return {
         "count": len(scores),

@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from statedata.access.policy import ANONYMOUS, Action, Actor, can, is_open
 from statedata.catalog import audit
-from statedata.catalog.models import Agency, Dataset, utcnow
+from statedata.catalog.models import Agency, Dataset, as_utc, utcnow
 from statedata.catalog.sharing import Suggestion, SuggestionEvent, SuggestionVote
 from statedata.errors import (
     AuthenticationRequired,
@@ -267,7 +267,7 @@ def create(
                 Suggestion.submitter_hash == sender, Suggestion.created_at >= since
             )
         )
-        wait = _aware(oldest) + RATE_WINDOW - utcnow() if oldest else RATE_WINDOW
+        wait = as_utc(oldest) + RATE_WINDOW - utcnow() if oldest else RATE_WINDOW
         minutes = max(1, int(wait.total_seconds() // 60) + 1)
         raise RateLimited(
             f"You have sent {recent} suggestions in the last hour, the most we take. "
@@ -621,15 +621,10 @@ def assign_agency(
 # Documents ----------------------------------------------------------------------------------
 
 
-def _aware(moment: dt.datetime) -> dt.datetime:
-    # SQLite hands times back without a zone; they are UTC.
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
-
-
 def _iso(moment: dt.datetime | None) -> str | None:
     if moment is None:
         return None
-    return _aware(moment).astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+    return as_utc(moment).astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
 
 
 def document(
@@ -721,7 +716,7 @@ def counts_over_time(
     query = select(Suggestion.created_at, Suggestion.status)
     if agency is not None:
         query = query.where(Suggestion.agency_id == _agency(session, agency).id)
-    days = [(_aware(at).astimezone(dt.UTC).date(), status) for at, status in session.execute(query)]
+    days = [(as_utc(at).astimezone(dt.UTC).date(), status) for at, status in session.execute(query)]
     today = today or utcnow().date()
     first = start or min((day for day, _ in days), default=today)
     last = end or max([today, *(day for day, _ in days)])
