@@ -6,9 +6,14 @@ line, odd addresses are refused, and the file written is the one the public page
 
 from __future__ import annotations
 
+import datetime as dt
 import re
+import tempfile
+from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlalchemy import select
 
 from conftest import SECRET_TITLE  # type: ignore[import-not-found]
@@ -16,7 +21,7 @@ from statedata.access import accounts, passwords
 from statedata.access.accounts import add_user
 from statedata.catalog import audit, service
 from statedata.catalog.models import AuditEvent
-from statedata.web.stories import find_story, read_story, story_path
+from statedata.web.stories import Story, find_story, format_story, read_story, story_path
 
 PASSWORD = "a long enough password 42"
 
@@ -364,3 +369,45 @@ def test_add_a_chart_writes_a_block_that_runs(client, people):
     hidden = client.get(f"/staff/stories/columns?chart_dataset={people.secret}")
     assert hidden.status_code == 200 and "diagnosis" not in hidden.text
     assert SECRET_TITLE not in client.get("/staff/stories/new").text
+
+
+ONE_LINE = st.text(st.characters(blacklist_categories=("Cs",)), max_size=80)
+BODY = st.text(st.characters(blacklist_categories=("Cs", "Cc", "Zl", "Zp")) | st.just("\n"))
+
+
+@given(
+    title=ONE_LINE.filter(lambda t: t.split()),
+    summary=ONE_LINE,
+    tags=st.lists(st.from_regex(r"[a-z0-9][a-z0-9 ]{0,11}", fullmatch=True), max_size=4),
+    body=BODY,
+)
+def test_a_written_story_reads_back_as_written(title, summary, tags, body):
+    """What the editor writes, the public pages read back: any title or summary (quotes,
+    colons, dashes, line breaks made spaces), tags and Markdown."""
+    story = Story(
+        "a-story",
+        title,
+        summary,
+        author="Priya Raman",
+        date=dt.date(2026, 11, 26),
+        tags=tags,
+        body=body,
+        agency="DPH",
+        status="draft",
+        written_by="dph.officer",
+    )
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "a-story.md"
+        path.write_text(format_story(story), encoding="utf-8")
+        back = read_story(path)
+    assert back.title == " ".join(title.split())
+    assert back.summary == " ".join(summary.split())
+    assert back.tags == [" ".join(t.split()) for t in tags]
+    assert back.body.strip("\n") == body.strip("\n")
+    assert (back.date, back.agency, back.status, back.written_by, back.author) == (
+        story.date,
+        "DPH",
+        "draft",
+        "dph.officer",
+        "Priya Raman",
+    )
