@@ -6,6 +6,7 @@ folder, then the defaults below. Nothing here opens a connection.
 
 from __future__ import annotations
 
+import json
 import os
 import tomllib
 from pathlib import Path
@@ -135,6 +136,15 @@ class Settings(BaseModel):
         description="The only folder under which folder feeds may read; `drop` in the home "
         "folder when unset.",
     )
+    feed_allowed_hosts: list[str] = Field(
+        default_factory=list,
+        description="Host names, addresses and networks (CIDR) on the server's own or private "
+        "network that feeds may read from; public addresses need no entry.",
+    )
+    feed_databases: dict[str, str] = Field(
+        default_factory=dict,
+        description="The databases SQL feeds may query: a name for each, and its SQLAlchemy URL.",
+    )
     feed_timeout_seconds: float = Field(
         default=120.0, gt=0, description="Longest a feed's source may take to answer."
     )
@@ -207,6 +217,8 @@ ENV_NAMES = {
     "suggestions_per_hour": "STATEDATA_SUGGESTIONS_PER_HOUR",
     "feed_timezone": "STATEDATA_FEED_TIMEZONE",
     "feed_folder_root": "STATEDATA_FEED_FOLDER_ROOT",
+    "feed_allowed_hosts": "STATEDATA_FEED_ALLOWED_HOSTS",
+    "feed_databases": "STATEDATA_FEED_DATABASES",
     "feed_timeout_seconds": "STATEDATA_FEED_TIMEOUT_SECONDS",
     "feed_max_attempts": "STATEDATA_FEED_MAX_ATTEMPTS",
     "feed_retry_minutes": "STATEDATA_FEED_RETRY_MINUTES",
@@ -217,6 +229,16 @@ ENV_NAMES = {
     "smtp_username": "STATEDATA_SMTP_USERNAME",
     "smtp_password": "STATEDATA_SMTP_PASSWORD",
 }
+
+
+def _json_object(env: str, raw: str) -> object:
+    """A setting given as a JSON object in the environment, e.g. {"name": "url"}."""
+    try:
+        return json.loads(raw)
+    except ValueError:
+        raise ValueError(
+            f'{env} must be a JSON object, e.g. {{"warehouse": "postgresql://..."}}'
+        ) from None
 
 
 def load_settings(home: Path | str | None = None, **overrides: object) -> Settings:
@@ -231,7 +253,11 @@ def load_settings(home: Path | str | None = None, **overrides: object) -> Settin
         if raw is None or raw == "":
             continue
         values[name] = (
-            [c.strip() for c in raw.split(";") if c.strip()] if name == "categories" else raw
+            [c.strip() for c in raw.split(";") if c.strip()]
+            if name in ("categories", "feed_allowed_hosts")
+            else _json_object(env, raw)
+            if name == "feed_databases"
+            else raw
         )
     values.update({k: v for k, v in overrides.items() if v is not None})
     values["home"] = home_path

@@ -153,6 +153,13 @@ class FeedSourceError(StatedataError):
     status = 422
 
 
+class FeedSourceNotAllowed(InvalidInput):
+    """A feed's source reaches what feeds may not: an internal address, a database the
+    operator did not name, a folder outside the drop root."""
+
+    code = "feed.source_not_allowed"
+
+
 # Errors of later parts go above this line, each with its own code.
 
 

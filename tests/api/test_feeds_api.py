@@ -40,8 +40,11 @@ def staff(installation, agency) -> dict[str, dict[str, str]]:
 @pytest.fixture
 def datasets(installation, agency, write_file, tmp_path) -> dict[str, str]:
     """A public and a protected DPH dataset, each with a first version; folder feeds may
-    read under the test's folder."""
+    read under the test's folder, and SQL feeds query the database named `agency`."""
     installation.settings.feed_folder_root = tmp_path
+    installation.settings.feed_databases = {
+        "agency": f"postgresql://reader:{PASSWORD}@127.0.0.1:1/agency"
+    }
     made = {}
     for name, classification in (("public", "public"), ("protected", "protected")):
         path = write_file(f"{name}.csv", "town,cases\nAndover,1\nBethel,2\n")
@@ -63,10 +66,7 @@ def folder_body(tmp_path, **changes: object) -> dict:
 def sql_body() -> dict:
     return {
         "kind": "sql",
-        "source": {
-            "database_url": f"postgresql://reader:{PASSWORD}@127.0.0.1:1/agency",
-            "query": "SELECT town, cases FROM cases",
-        },
+        "source": {"database": "agency", "query": "SELECT town, cases FROM cases"},
         "schedule": "*/30 * * * *",
     }
 
@@ -183,7 +183,7 @@ def test_others_may_not_see_or_touch_feeds(http, staff, datasets, tmp_path, who,
         ({"mode": "merge"}, "mode"),
         ({"transforms": [{"cast": {"cases": "money"}}]}, "transforms"),
         ({"source": {"path": "/no/such/folder"}}, "source"),
-        ({"source": {"path": "/tmp"}}, "source.path: folder feeds may only read folders under"),
+        ({"source": {"path": "/tmp"}}, "source.path: the folder is outside"),
         ({"source": {"path": "/tmp", "password": "x"}}, "password"),
         ({"colour": "red"}, "colour"),
     ],
@@ -210,7 +210,11 @@ def test_a_sources_password_is_in_no_answer(http, installation, staff, datasets)
     made = http.post(f"/api/v1/datasets/{dataset_id}/feeds", json=sql_body(), headers=officer)
     assert made.status_code == 201, made.text
     feed_id = made.json()["id"]
-    assert made.json()["source"]["database_url"] == "postgresql://reader:***@127.0.0.1:1/agency"
+    assert made.json()["source"] == {
+        "kind": "sql",
+        "database": "agency",
+        "query": "SELECT town, cases FROM cases",
+    }
     answers = [
         made,
         http.get(f"/api/v1/datasets/{dataset_id}/feeds", headers=officer),
@@ -235,3 +239,72 @@ def test_a_sources_password_is_in_no_answer(http, installation, staff, datasets)
         headers=officer,
     )
     assert changed.status_code == 200 and PASSWORD not in changed.text
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"kind": "http", "source": {"url": "http://169.254.169.254/latest/meta-data/"}}, "url"),
+        ({"kind": "http", "source": {"url": "http://127.0.0.1:5432/"}}, "url"),
+        ({"kind": "http", "source": {"url": "http://localhost/api/v1/datasets"}}, "url"),
+        (
+            {"kind": "soda", "source": {"portal": "http://10.0.0.9", "dataset": "abcd-2345"}},
+            "portal",
+        ),
+        (
+            {
+                "kind": "sql",
+                "source": {"database_url": "sqlite:////srv/x.sqlite", "query": "SELECT 1"},
+            },
+            "database_url",
+        ),
+        ({"kind": "sql", "source": {"database": "catalog", "query": "SELECT 1"}}, "database"),
+    ],
+)
+def test_sources_that_reach_inside_the_server_are_refused(
+    http, installation, staff, datasets, body, field
+):
+    answer = http.post(
+        f"/api/v1/datasets/{datasets['public']}/feeds",
+        json={**body, "schedule": "0 6 * * *"},
+        headers=staff["dph.officer"],
+    )
+    assert answer.status_code == 400, answer.text
+    assert answer.json()["code"] == "feed.source_not_allowed"
+    assert answer.json()["message"].startswith(f"source.{field}: ")
+    with installation.catalog.session() as session:
+        assert not session.scalars(
+            select(AuditEvent).where(AuditEvent.action == "feed.create")
+        ).all()
+
+
+def test_the_portals_own_address_is_refused_unless_the_operator_allows_it(
+    http, live_server, installation, staff, datasets
+):
+    officer = staff["dph.officer"]
+    own = {
+        "kind": "http",
+        "source": {"url": f"{live_server.url}/api/v1/feeds/1"},
+        "schedule": "0 6 * * *",
+    }
+    refused = http.post(f"/api/v1/datasets/{datasets['public']}/feeds", json=own, headers=officer)
+    assert refused.status_code == 400 and refused.json()["code"] == "feed.source_not_allowed"
+
+    installation.settings.feed_allowed_hosts = ["127.0.0.1"]
+    public = f"{live_server.url}/resource/{datasets['public']}.csv"
+    made = http.post(
+        f"/api/v1/datasets/{datasets['public']}/feeds",
+        json={**own, "source": {"url": public}},
+        headers=officer,
+    )
+    assert made.status_code == 201, made.text
+    installation.settings.feed_allowed_hosts = []
+    # A change to an internal address is refused and the feed keeps its source.
+    changed = http.patch(
+        f"/api/v1/feeds/{made.json()['id']}",
+        json={"source": {"url": "http://169.254.169.254/"}},
+        headers=officer,
+    )
+    assert changed.status_code == 400 and changed.json()["code"] == "feed.source_not_allowed"
+    kept = http.get(f"/api/v1/feeds/{made.json()['id']}", headers=officer).json()
+    assert kept["source"]["url"] == public

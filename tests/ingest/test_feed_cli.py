@@ -95,6 +95,8 @@ def test_a_folder_feed_from_the_command_line(home, tmp_path):
 def test_command_line_never_prints_a_password(home):
     target = dataset_id(home)
     url = f"postgresql://reader:{PASSWORD}@127.0.0.1:1/agency"
+    # The operator names the database in the home's settings; the feed names only that.
+    (home / "statedata.toml").write_text(f'[feed_databases]\nagency = "{url}"\n')
     added = run(
         home,
         "feeds",
@@ -102,8 +104,8 @@ def test_command_line_never_prints_a_password(home):
         target,
         "--kind",
         "sql",
-        "--database-url",
-        url,
+        "--database",
+        "agency",
         "--query",
         "SELECT town FROM cases",
         "--schedule",
@@ -118,8 +120,33 @@ def test_command_line_never_prints_a_password(home):
     outputs.append(run(home, "audit", "list", check=False))
     for done in outputs:
         assert PASSWORD not in done.stdout + done.stderr
-    assert "reader:***@127.0.0.1" in outputs[4].stdout
+    assert json.loads(outputs[4].stdout)["source"]["database"] == "agency"
     assert outputs[5].returncode == 1 and "query failed" in outputs[5].stderr
+
+
+REFUSED = [
+    (
+        ["--kind", "http", "--url", "http://127.0.0.1:8000/api/v1/users"],
+        "source.url: 127.0.0.1 is not",
+    ),
+    (["--kind", "http", "--url", "http://169.254.169.254/"], "source.url: 169.254.169.254"),
+    (["--kind", "soda", "--portal", "http://[::1]", "--dataset", "abcd-2345"], "source.portal"),
+    (["--kind", "sql", "--database", "catalog", "--query", "SELECT 1"], "source.database"),
+    (["--kind", "folder", "--path", "/etc"], "source.path: the folder is outside"),
+]
+
+
+def test_sources_inside_the_server_are_refused_unless_the_operator_allows_them(home):
+    target = dataset_id(home)
+    for args, message in REFUSED:
+        done = run(home, "feeds", "add", target, *args, "--schedule", "0 6 * * *", check=False)
+        assert done.returncode == 1, args
+        assert message in " ".join(done.stderr.split()), done.stderr
+    assert json.loads(run(home, "feeds", "list", "--json").stdout) == []
+
+    (home / "statedata.toml").write_text('feed_allowed_hosts = ["127.0.0.1"]\n')
+    added = run(home, "feeds", "add", target, *REFUSED[0][0], "--schedule", "0 6 * * *")
+    assert "Feed 1" in added.stdout
 
 
 @pytest.mark.parametrize(

@@ -131,6 +131,8 @@ def test_a_feed_definition_names_the_bad_field():
         ("http", {"url": "https://x.example/a.csv", "format": "pdf"}, "format"),
         ("sql", {"database_url": "not a url", "query": "SELECT 1"}, "database_url"),
         ("sql", {"database_url": "sqlite://", "query": "DELETE FROM cases"}, "query"),
+        ("sql", {"query": "SELECT 1"}, "database"),
+        ("sql", {"database": "ware house", "query": "SELECT 1"}, "database"),
         ("soda", {"portal": "https://data.ct.gov", "dataset": "not an id"}, "dataset"),
         ("ckan", {"portal": "https://ckan.example"}, "resource"),
         ("folder", {"path": "relative/folder"}, "path"),

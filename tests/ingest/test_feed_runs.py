@@ -27,12 +27,14 @@ from statedata.catalog.models import AuditEvent, Dataset, Version
 from statedata.catalog.sharing import Notice
 from statedata.ingest import open_table
 from statedata.ingest.feeds import NewFeed, create_feed, run_feed
+from statedata.ingest.feeds.reach import Reach
 from statedata.ingest.feeds.schedule import aware, next_run
 from statedata.notify.email import send_pending
 from statedata.storage import NewDataset, publish
 from statedata.storage.versions import version_rows_sql
 
 OPERATOR = Actor(name="operator", roles=frozenset({Role.CDO}))
+pytestmark = pytest.mark.usefixtures("loopback_feeds")
 FIRST = "town,cases\nAndover,1\nBethel,2\n"
 SECOND = "town,cases\nAndover,1\nBethel,3\nCanton,4\n"
 
@@ -142,7 +144,9 @@ def add_feed(installation, dataset_id: str, kind: str, source: dict, **fields: o
         new = NewFeed(
             kind=kind, source=source, schedule=fields.pop("schedule", "0 6 * * *"), **fields
         )
-        return create_feed(session, OPERATOR, dataset_id, new).id
+        return create_feed(
+            session, OPERATOR, dataset_id, new, reach=Reach.of(installation.settings)
+        ).id
 
 
 def rows(installation, dataset_id: str) -> list[tuple]:
@@ -464,11 +468,12 @@ def test_sql_feed_streams_a_query_to_a_new_version(installation, agency, write_f
             "INSERT INTO cases VALUES (?, ?)", [(f"Town {i:05d}", i) for i in range(12_345)]
         )
     dataset_id = make_dataset(installation, write_file)
+    installation.settings.feed_databases = {"agency": f"sqlite:///{source_db}"}
     feed_id = add_feed(
         installation,
         dataset_id,
         "sql",
-        {"database_url": f"sqlite:///{source_db}", "query": "SELECT town, cases FROM cases"},
+        {"database": "agency", "query": "SELECT town, cases FROM cases"},
     )
     run = run_feed(installation, feed_id)
     assert run["status"] == "succeeded", run["error"]
@@ -478,14 +483,11 @@ def test_sql_feed_streams_a_query_to_a_new_version(installation, agency, write_f
 
 def test_sql_feed_errors_never_show_the_password(installation, agency, write_file):
     dataset_id = make_dataset(installation, write_file)
+    installation.settings.feed_databases = {
+        "agency": f"postgresql://reader:S3cretPw@127.0.0.1:{free_port()}/agency"
+    }
     feed_id = add_feed(
-        installation,
-        dataset_id,
-        "sql",
-        {
-            "database_url": f"postgresql://reader:S3cretPw@127.0.0.1:{free_port()}/agency",
-            "query": "SELECT * FROM cases",
-        },
+        installation, dataset_id, "sql", {"database": "agency", "query": "SELECT * FROM cases"}
     )
     run = run_feed(installation, feed_id)
     assert run["status"] == "failed" and "query failed" in run["error"]
@@ -662,16 +664,18 @@ def test_a_folder_outside_the_drop_root_is_not_read(installation, agency, write_
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     (elsewhere / "secret.csv").write_text("town,cases\nAndover,99\n")
-    with installation.catalog.session() as session, pytest.raises(InvalidInput, match="under"):
+    with installation.catalog.session() as session, pytest.raises(InvalidInput, match="outside"):
         create_feed(
             session,
             OPERATOR,
             dataset_id,
             NewFeed(kind="folder", source={"path": str(elsewhere)}, schedule="0 6 * * *"),
-            folder_root=installation.settings.drop_root,
+            reach=Reach.of(installation.settings),
         )
     # One stored before the root moved is refused when it runs, and its files stay put.
+    installation.settings.feed_folder_root = tmp_path
     feed_id = add_feed(installation, dataset_id, "folder", {"path": str(elsewhere)})
+    installation.settings.feed_folder_root = None
     run = run_feed(installation, feed_id)
     assert run["status"] == "failed" and "outside" in run["error"]
     assert (elsewhere / "secret.csv").exists()

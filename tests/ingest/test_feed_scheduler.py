@@ -19,6 +19,7 @@ from statedata.catalog import DatasetMetadata
 from statedata.catalog.feeds import Feed, FeedRun, SchedulerLease
 from statedata.ingest import open_table
 from statedata.ingest.feeds import NewFeed, create_feed
+from statedata.ingest.feeds.reach import Reach
 from statedata.ingest.feeds.scheduler import (
     claim,
     due_feeds,
@@ -48,7 +49,8 @@ def folder_feeds(installation, write_file, tmp_path: Path, count: int) -> list[i
         (drop / "new.csv").write_text(f"town,cases\nAndover,{number + 10}\n")
         with installation.catalog.session() as session:
             new = NewFeed(kind="folder", source={"path": str(drop)}, schedule="0 6 * * *")
-            made.append(create_feed(session, OPERATOR, dataset_id, new).id)
+            reach = Reach.of(installation.settings)
+            made.append(create_feed(session, OPERATOR, dataset_id, new, reach=reach).id)
     make_due(installation)
     return made
 

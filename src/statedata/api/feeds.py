@@ -12,6 +12,7 @@ from fastapi import APIRouter, Query, Response
 from statedata.api import deps
 from statedata.ingest import feeds
 from statedata.ingest.feeds import service
+from statedata.ingest.feeds.reach import Reach
 
 router = APIRouter(prefix="/api/v1", tags=["feeds"])
 
@@ -38,7 +39,7 @@ def create_feed(
 ) -> dict:
     settings = installation.settings
     feed = feeds.create_feed(
-        session, actor, dataset_id, new, settings.feed_timezone, folder_root=settings.drop_root
+        session, actor, dataset_id, new, settings.feed_timezone, reach=Reach.of(settings)
     )
     return feeds.feed_document(session, feed, base)
 
@@ -61,7 +62,7 @@ def update_feed(
 ) -> dict:
     settings = installation.settings
     feed = feeds.update_feed(
-        session, actor, feed_id, change, settings.feed_timezone, folder_root=settings.drop_root
+        session, actor, feed_id, change, settings.feed_timezone, reach=Reach.of(settings)
     )
     return feeds.feed_document(session, feed, base)
 

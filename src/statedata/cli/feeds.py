@@ -23,6 +23,7 @@ from statedata.cli import Home, app, err, opened, out
 from statedata.errors import InvalidInput
 from statedata.ingest import feeds
 from statedata.ingest.feeds import service
+from statedata.ingest.feeds.reach import Reach
 from statedata.ingest.feeds.transforms import parse_short
 
 feeds_app = typer.Typer(
@@ -56,7 +57,7 @@ def _source_options(
     url: str | None,
     path: Path | None,
     pattern: str | None,
-    database_url: str | None,
+    database: str | None,
     query: str | None,
     portal: str | None,
     dataset: str | None,
@@ -74,7 +75,7 @@ def _source_options(
             "pattern": pattern,
             "format": fmt,
         },
-        "sql": {"database_url": database_url, "query": query},
+        "sql": {"database": database, "query": query},
         "soda": {"portal": portal, "dataset": dataset, "format": fmt},
         "ckan": {"portal": portal, "resource": resource, "package": package, "method": method},
     }.get(kind, {})  # type: ignore[assignment]
@@ -96,8 +97,9 @@ def feeds_add(
     url: Annotated[str | None, typer.Option(help="http: the file's address.")] = None,
     path: Annotated[Path | None, typer.Option(help="folder: the drop folder.")] = None,
     pattern: Annotated[str | None, typer.Option(help="folder: files to take, e.g. *.csv.")] = None,
-    database_url: Annotated[
-        str | None, typer.Option("--database-url", help="sql: a SQLAlchemy database URL.")
+    database: Annotated[
+        str | None,
+        typer.Option(help="sql: the name of a database in the feed_databases setting."),
     ] = None,
     query: Annotated[str | None, typer.Option(help="sql: the SELECT to run.")] = None,
     portal: Annotated[str | None, typer.Option(help="soda, ckan: the portal's address.")] = None,
@@ -131,7 +133,7 @@ def feeds_add(
                 url,
                 path,
                 pattern,
-                database_url,
+                database,
                 query,
                 portal,
                 dataset,
@@ -152,7 +154,7 @@ def feeds_add(
             dataset_id,
             new,
             settings.feed_timezone,
-            folder_root=settings.drop_root,
+            reach=Reach.of(settings),
         )
         document = feeds.feed_document(session, feed, installation.settings.base_url)
         if as_json:

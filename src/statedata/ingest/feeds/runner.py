@@ -27,7 +27,7 @@ from statedata.catalog.models import AuditEvent, Dataset, Version, utcnow
 from statedata.errors import Conflict, FeedNotFound, StatedataError, from_validation
 from statedata.ingest import open_table
 from statedata.ingest.feeds import schedule, sources, transforms
-from statedata.ingest.feeds.service import inside
+from statedata.ingest.feeds.reach import Reach
 from statedata.installation import Installation
 from statedata.storage.duck import connect, ident
 from statedata.storage.source import TableSource
@@ -211,15 +211,7 @@ def _execute(installation: Installation, plan: _Plan) -> tuple[_Outcome, list[st
                 error=f"The feed's source is no longer valid: {from_validation(error).message}",
             ), []
         secret_values = source.secrets()
-        if isinstance(source, sources.FolderSource) and not inside(
-            Path(source.path), settings.drop_root
-        ):
-            return _Outcome(
-                FAILED,
-                error=f"The feed's folder is outside {settings.drop_root}, where folder feeds "
-                "may read (the feed_folder_root setting). Move the folder, or change the feed.",
-            ), secret_values
-        fetched = source.fetch(staging, settings.feed_timeout_seconds)
+        fetched = source.fetch(staging, settings.feed_timeout_seconds, Reach.of(settings))
         if fetched is None:
             return _Outcome(UNCHANGED, rows_in=0, rows_changed=0), secret_values
         outcome = _publish(installation, plan, fetched)

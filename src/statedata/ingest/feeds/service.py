@@ -2,6 +2,7 @@
 dataset's, and the documents the API and CLI show (credentials masked). Every change is audited.
 
 Who may: the dataset's agency staff (anyone who may publish to it) and the CDO; `access` says.
+What a source may reach: the installation's `Reach`, checked whenever a source is set.
 Fetching and publishing are `runner`'s job.
 """
 
@@ -9,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -22,6 +22,7 @@ from statedata.catalog.feeds import Feed, FeedRun
 from statedata.catalog.models import Dataset, utcnow
 from statedata.errors import FeedNotFound, Forbidden, InvalidInput, from_validation
 from statedata.ingest.feeds import schedule, sources, transforms
+from statedata.ingest.feeds.reach import Reach
 
 RUNS_SHOWN = 20
 
@@ -74,31 +75,11 @@ def _validated_source(kind: str, config: dict) -> dict:
     except ValidationError as error:
         problem = from_validation(error)
         raise InvalidInput(
-            problem.message.replace(f"{kind}.", "source."),
+            problem.message.replace(f"{kind}.", "source.").replace(f"{kind}: ", "source: "),
             field="source",
             problems=problem.data.get("problems"),
         ) from None
     return checked.model_dump(exclude={"kind"}, exclude_none=True)
-
-
-def check_folder(kind: str, source: dict, folder_root: Path | None) -> None:
-    """A folder feed reads, publishes and moves files: only under the configured root."""
-    if kind != "folder" or folder_root is None:
-        return
-    if not inside(Path(source["path"]), folder_root):
-        raise InvalidInput(
-            f"source.path: folder feeds may only read folders under {folder_root} "
-            "(the feed_folder_root setting).",
-            field="source",
-        )
-
-
-def inside(path: Path, root: Path) -> bool:
-    try:
-        path.resolve().relative_to(root.resolve())
-    except ValueError:
-        return False
-    return True
 
 
 def _check_mode(dataset: Dataset, mode: str) -> None:
@@ -145,14 +126,15 @@ def create_feed(
     new: NewFeed,
     timezone: str = "UTC",
     now: dt.datetime | None = None,
-    folder_root: Path | None = None,
+    reach: Reach | None = None,
 ) -> Feed:
-    """Attach a feed. `folder_root` (the installation's `drop_root`) bounds folder feeds."""
+    """Attach a feed. `reach` (`Reach.of(settings)`) says what its source may reach; without
+    it, only public web addresses."""
     dataset = service.get_dataset(session, dataset_id)
     require(actor, Action.PUBLISH, dataset)
     _check_mode(dataset, new.mode)
     source = _validated_source(new.kind, new.source)
-    check_folder(new.kind, source, folder_root)
+    (reach or Reach()).check_source(new.kind, source)
     now = now or utcnow()
     feed = Feed(
         dataset_id=dataset.id,
@@ -192,14 +174,14 @@ def update_feed(
     change: FeedChange,
     timezone: str = "UTC",
     now: dt.datetime | None = None,
-    folder_root: Path | None = None,
+    reach: Reach | None = None,
 ) -> Feed:
     feed = _visible_feed(session, actor, feed_id)
     now = now or utcnow()
     changed: dict[str, object] = {}
     if change.source is not None:
         source = _validated_source(feed.kind, change.source)
-        check_folder(feed.kind, source, folder_root)
+        (reach or Reach()).check_source(feed.kind, source)
         feed.source = source
         changed["source"] = public_source(feed)
     if change.mode is not None:

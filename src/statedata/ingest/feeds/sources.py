@@ -3,7 +3,9 @@ query, another SODA portal, a CKAN portal), each validated with pydantic and eac
 a staging file while hashing it, so nothing is held in memory whole.
 
 A source only fetches; reading the file is `ingest.open_table`'s job and publishing the runner's.
-Credentials a source holds (a database password, a token) are masked by `public()`.
+What a source may reach is `reach`'s call: every fetch is given the installation's `Reach`, and
+every HTTP connection goes through it. Credentials a source holds (a token, a header, an old
+feed's database password) are masked by `public()`.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import hashlib
 import io
 import json
 import logging
+import os
 import re
 import shutil
 import time
@@ -21,9 +24,10 @@ from pathlib import Path
 from typing import IO, Annotated, Literal
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator, model_validator
 
 from statedata.errors import FeedSourceError
+from statedata.ingest.feeds.reach import Reach
 
 MASK = "***"
 FETCH_FORMATS = ("csv", "tsv", "json", "ndjson", "geojson", "xlsx", "parquet")
@@ -49,6 +53,7 @@ SUFFIXES = {
     ".parquet": "parquet",
 }
 DATASET_ID = re.compile(r"^[a-z0-9]{4}-[a-z0-9]{4}$")
+DATABASE_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 CHUNK = 1 << 16
 
 
@@ -128,18 +133,52 @@ class _Base(BaseModel):
     def describe(self) -> str:
         raise NotImplementedError
 
-    def fetch(self, staging: Path, timeout: float) -> Fetched | None:
+    def fetch(self, staging: Path, timeout: float, reach: Reach) -> Fetched | None:
         """The source's content in a file under `staging`; None when there is nothing new."""
         raise NotImplementedError
 
 
-def _client(timeout: float):  # type: ignore[no-untyped-def]
+def _client(timeout: float, reach: Reach, where: str):  # type: ignore[no-untyped-def]
+    """An HTTP client that reaches only what `reach` allows, at every hop of a redirect."""
+    import httpcore
     import httpx
 
     # httpx logs each request's full address at INFO, and an address may carry a token.
     for name in ("httpx", "httpcore"):
         logging.getLogger(name).setLevel(logging.WARNING)
-    return httpx.Client(timeout=httpx.Timeout(timeout), follow_redirects=True)
+
+    class CheckedBackend(httpcore.SyncBackend):
+        """Connects only to addresses checked after resolving the host, so the address used
+        is the address checked (a DNS answer that changes in between gains nothing)."""
+
+        def connect_tcp(self, host, port, timeout=None, local_address=None, socket_options=None):  # type: ignore[no-untyped-def]
+            failure: Exception | None = None
+            for address in reach.addresses(host, port, where):
+                try:
+                    return super().connect_tcp(
+                        address, port, timeout, local_address, socket_options
+                    )
+                except httpcore.ConnectError as error:
+                    failure = error
+            raise failure or httpcore.ConnectError(f"no address for {host}")
+
+    def check_hop(request: httpx.Request) -> None:
+        # Also through a proxy (which resolves the host itself), and for every redirect.
+        url = request.url
+        reach.addresses(url.host, url.port or (443 if url.scheme == "https" else 80), where)
+
+    transport = httpx.HTTPTransport()
+    # httpx has no public way to choose how its connections are opened; its pool (httpcore)
+    # takes a network backend, so the pool is made here with ours.
+    transport._pool = httpcore.ConnectionPool(
+        ssl_context=httpx.create_ssl_context(), network_backend=CheckedBackend()
+    )
+    return httpx.Client(
+        timeout=httpx.Timeout(timeout),
+        follow_redirects=True,
+        transport=transport,
+        event_hooks={"request": [check_hop]},
+    )
 
 
 def _http_failure(error: Exception, where: str, timeout: float) -> FeedSourceError:
@@ -176,6 +215,7 @@ def _download(
     timeout: float,
     declared: str | None,
     where: str,
+    reach: Reach,
     headers: dict[str, str] | None = None,
 ) -> Fetched:
     """Stream `url` into a staging file, hashing it; refuse a web page where data was meant."""
@@ -186,7 +226,10 @@ def _download(
     out = _Hashing(target)
     content_type = ""
     try:
-        with _client(timeout) as client, client.stream("GET", url, headers=headers or {}) as answer:
+        with (
+            _client(timeout, reach, where) as client,
+            client.stream("GET", url, headers=headers or {}) as answer,
+        ):
             answer.raise_for_status()
             content_type = answer.headers.get("content-type", "").split(";")[0].strip().lower()
             for chunk in answer.iter_bytes(CHUNK):
@@ -196,6 +239,9 @@ def _download(
     except httpx.HTTPError as error:
         out.close()
         raise _http_failure(error, where, timeout) from None
+    except BaseException:
+        out.close()
+        raise
     digest = out.close()
     with target.open("rb") as handle:
         head = handle.read(4096)
@@ -245,9 +291,9 @@ class HttpSource(_Base):
     def describe(self) -> str:
         return mask_url(self.url)
 
-    def fetch(self, staging: Path, timeout: float) -> Fetched:
+    def fetch(self, staging: Path, timeout: float, reach: Reach) -> Fetched:
         return _download(
-            self.url, staging, timeout, self.format, "The source address", self.headers
+            self.url, staging, timeout, self.format, "The source address", reach, self.headers
         )
 
 
@@ -281,19 +327,34 @@ class FolderSource(_Base):
         return str(Path(self.path) / self.pattern)
 
     def pending(self) -> list[Path]:
+        """Files waiting, oldest first. A symlink is never taken: it could point anywhere on
+        the server's disk."""
         folder = Path(self.path)
-        found = [p for p in folder.glob(self.pattern) if p.is_file() and not p.name.startswith(".")]
+        found = [
+            p
+            for p in folder.glob(self.pattern)
+            if not p.is_symlink() and p.is_file() and not p.name.startswith(".")
+        ]
         return sorted(found, key=lambda p: (p.stat().st_mtime, p.name))
 
-    def fetch(self, staging: Path, timeout: float) -> Fetched | None:
+    def fetch(self, staging: Path, timeout: float, reach: Reach) -> Fetched | None:
+        reach.check_folder(self.path)
         waiting = self.pending()
         if not waiting:
             return None
         taken = waiting[0]
         fmt = self.format or SUFFIXES.get(taken.suffix.lower()) or "csv"
         target = staging / f"dropped.{fmt}"
+        try:
+            # O_NOFOLLOW: a file swapped for a symlink since it was listed is not followed.
+            descriptor = os.open(taken, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+        except OSError:
+            raise FeedSourceError(
+                f"The dropped file {taken.name} could not be opened (it may be a link to "
+                "another place, which folder feeds do not follow)."
+            ) from None
         out = _Hashing(target)
-        with taken.open("rb") as handle:
+        with os.fdopen(descriptor, "rb") as handle:
             while block := handle.read(CHUNK):
                 out.write(block)
         return Fetched(target, out.close(), fmt, taken=taken)
@@ -301,6 +362,8 @@ class FolderSource(_Base):
     def settle(self, taken: Path, error: str | None) -> Path:
         """Move a taken file into done/ or failed/ (with its error), never over another."""
         folder = Path(self.path) / ("failed" if error else "done")
+        if folder.is_symlink():
+            raise OSError(f"{folder.name}/ is a link to another place; files are not moved there")
         folder.mkdir(exist_ok=True)
         target = folder / taken.name
         number = 1
@@ -314,18 +377,35 @@ class FolderSource(_Base):
 
 
 class SqlSource(_Base):
-    """A query against a database reachable by a SQLAlchemy URL, streamed to a CSV file."""
+    """A query against one of the databases the operator configured (`feed_databases`),
+    named by `database`, streamed to a CSV file.
+
+    The database's address and password stay in the operator's settings, never in a feed.
+    Feeds made before carry `database_url` instead; they are still read and shown, and run
+    only while that address is one the operator configured."""
 
     kind: Literal["sql"] = "sql"
-    database_url: str = Field(min_length=1, max_length=2000)
+    database: str | None = Field(default=None, min_length=1, max_length=64)
+    database_url: str | None = Field(default=None, min_length=1, max_length=2000)
     query: str = Field(min_length=1, max_length=100_000)
+
+    @field_validator("database")
+    @classmethod
+    def _database(cls, value: str | None) -> str | None:
+        if value is not None and not DATABASE_NAME.match(value):
+            raise ValueError(
+                "database is the name of a database the operator configured, e.g. warehouse"
+            )
+        return value
 
     @field_validator("database_url")
     @classmethod
-    def _database_url(cls, value: str) -> str:
+    def _database_url(cls, value: str | None) -> str | None:
         from sqlalchemy.engine import make_url
         from sqlalchemy.exc import ArgumentError
 
+        if value is None:
+            return None
         try:
             make_url(value)
         except ArgumentError:
@@ -333,6 +413,12 @@ class SqlSource(_Base):
                 "database_url is not a SQLAlchemy URL, e.g. postgresql://user:pass@host/db"
             ) from None
         return value
+
+    @model_validator(mode="after")
+    def _one_database(self) -> SqlSource:
+        if (self.database is None) == (self.database_url is None):
+            raise ValueError("database: name the database to query (one the operator configured)")
+        return self
 
     @field_validator("query")
     @classmethod
@@ -349,18 +435,34 @@ class SqlSource(_Base):
     def secrets(self) -> list[str]:
         from sqlalchemy.engine import make_url
 
+        if self.database_url is None:
+            return []
         password = make_url(self.database_url).password
         return [str(password)] if password else []
 
     def public(self) -> dict:
-        return {**self.model_dump(), "database_url": self._masked_url()}
+        shown = self.model_dump(exclude_none=True)
+        if self.database_url is not None:
+            shown["database_url"] = self._masked_url()
+        return shown
 
     def describe(self) -> str:
+        if self.database is not None:
+            return f"database {self.database}"
         return self._masked_url()
 
-    def fetch(self, staging: Path, timeout: float) -> Fetched:
+    def fetch(self, staging: Path, timeout: float, reach: Reach) -> Fetched:
         import sqlalchemy as sa
+        from sqlalchemy.engine import make_url
 
+        if self.database is not None:
+            url = reach.database_url(self.database)
+            where = self.database
+        else:
+            url = reach.legacy_database_url(str(self.database_url))
+            where = self._masked_url()
+        password = make_url(url).password
+        secret_values = [*self.secrets(), str(password)] if password else self.secrets()
         target = staging / "query.csv"
         out = _Hashing(target)
         text = io.StringIO()
@@ -373,7 +475,7 @@ class SqlSource(_Base):
 
         engine = None
         try:
-            engine = sa.create_engine(_with_driver(self.database_url))
+            engine = sa.create_engine(_with_driver(url))
             with engine.connect() as connection:
                 result = connection.execution_options(stream_results=True, yield_per=5000).execute(
                     sa.text(self.query)
@@ -387,16 +489,14 @@ class SqlSource(_Base):
             out.close()
             raise FeedSourceError(
                 f"No driver for this kind of database is installed ({error.name}).",
-                database=self._masked_url(),
+                database=where,
             ) from None
         except sa.exc.SQLAlchemyError as error:
             out.close()
             detail = _scrub(
-                str(getattr(error, "orig", None) or error).split("\n")[0], self.secrets()
+                str(getattr(error, "orig", None) or error).split("\n")[0], secret_values
             )
-            raise FeedSourceError(
-                f"The database query failed: {detail}", database=self._masked_url()
-            ) from None
+            raise FeedSourceError(f"The database query failed: {detail}", database=where) from None
         finally:
             if engine is not None:
                 engine.dispose()
@@ -447,7 +547,7 @@ class SodaSource(_Base):
     def describe(self) -> str:
         return f"{self.portal}/resource/{self.dataset}.{self.format}"
 
-    def fetch(self, staging: Path, timeout: float) -> Fetched:
+    def fetch(self, staging: Path, timeout: float, reach: Reach) -> Fetched:
         import httpx
 
         where = f"The portal {self.portal}"
@@ -458,7 +558,7 @@ class SodaSource(_Base):
         offset = 0
         header: list[str] | None = None
         try:
-            with _client(timeout) as client:
+            with _client(timeout, reach, where) as client:
                 while True:
                     query = {"$limit": self.page_size, "$offset": offset, "$order": ":id"}
                     answer = client.get(f"{url}?{urlencode(query)}", headers=headers)
@@ -478,6 +578,9 @@ class SodaSource(_Base):
         except httpx.HTTPError as error:
             out.close()
             raise _http_failure(error, where, timeout) from None
+        except BaseException:
+            out.close()
+            raise
         return Fetched(target, out.close(), "ndjson" if self.format == "json" else "csv")
 
     @staticmethod
@@ -568,12 +671,12 @@ class CkanSource(_Base):
             )
         return self._action(client, "resource_show", id=self.resource)
 
-    def fetch(self, staging: Path, timeout: float) -> Fetched:
+    def fetch(self, staging: Path, timeout: float, reach: Reach) -> Fetched:
         import httpx
 
         where = f"The CKAN portal {self.portal}"
         try:
-            with _client(timeout) as client:
+            with _client(timeout, reach, where) as client:
                 resource = self._resource(client)
                 if self.method == "datastore":
                     return self._datastore(client, resource["id"], staging)
@@ -584,7 +687,7 @@ class CkanSource(_Base):
             declared = {"xls": None, "excel": "xlsx"}.get(declared or "", declared)
             if declared not in FETCH_FORMATS:
                 declared = None
-            return _download(url, staging, timeout, declared, "The CKAN resource's file")
+            return _download(url, staging, timeout, declared, "The CKAN resource's file", reach)
         except httpx.HTTPError as error:
             raise _http_failure(error, where, timeout) from None
 
