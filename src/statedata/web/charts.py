@@ -742,7 +742,8 @@ def chart_view(
         status_code=400 if chart.error else 200,
         dataset=dataset,
         chart=chart,
-        form=chart_form(dataset, request.query_params, request, session),
+        # The fragment is the chart alone; only the whole page has the form.
+        form=None if fragment else chart_form(dataset, request.query_params, request, session),
         page_path=page_path,
     )
     if fragment:
