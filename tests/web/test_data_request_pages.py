@@ -465,3 +465,48 @@ def test_the_requester_answers_the_survey_once_the_request_is_completed(people, 
     with people.installation.catalog.session() as session:
         assert session.get(DataRequest, request_id).satisfaction == 4
     assert "How did it go?" not in analyst.get(f"/data-requests/{request_id}?rated=1").text
+
+
+def test_the_requester_changes_a_draft_then_sends_it(people, signed_in):
+    analyst, token = signed_in("some.analyst")
+    request_id = make(analyst, token, action="draft")
+    edit = f"/data-requests/{request_id}/edit"
+    assert f'href="{edit}"' in analyst.get(f"/data-requests/{request_id}").text
+    form = analyst.get(edit)
+    assert form.status_code == 200
+    assert 'value="Clinic visits and school attendance"' in form.text
+    assert ">visit date\ntown</textarea>" in form.text
+    assert 'value="DPH" checked' in form.text and f'action="{edit}"' in form.text
+
+    changed = analyst.post(
+        edit,
+        data={**request_form(title="Clinic visits, by town", action="draft"), "csrf_token": token},
+    )
+    assert changed.status_code == 303
+    refused = analyst.post(edit, data={**request_form(purpose=""), "csrf_token": token})
+    assert refused.status_code == 400
+    assert 'id="purpose-error">Error: Say what the request is for.' in refused.text
+    with people.installation.catalog.session() as session:
+        saved = session.get(DataRequest, request_id)
+        assert (saved.title, saved.stage) == ("Clinic visits, by town", "draft")
+        assert saved.purpose == request_form()["purpose"]
+
+    sent = analyst.post(edit, data={**request_form(), "csrf_token": token})
+    assert sent.headers["location"] == f"/data-requests/{request_id}?saved=submitted"
+    assert stage_of(people, request_id) == "submitted"
+    # Once sent it is no longer changed, by anyone.
+    assert analyst.get(edit).headers["location"] == f"/data-requests/{request_id}"
+    late = analyst.post(edit, data={**request_form(title="Too late"), "csrf_token": token})
+    assert late.status_code == 409 and "can no longer be edited" in late.text
+    officer, officer_token = signed_in("dph.officer")
+    assert officer.get(edit).status_code == 303
+    theirs = officer.post(
+        edit, data={**request_form(title="Mine now"), "csrf_token": officer_token}
+    )
+    assert theirs.status_code == 403 and "Only the requester may edit" in theirs.text
+    other, other_token = signed_in("other.analyst")
+    assert other.get(edit).status_code == 404
+    assert other.post(edit, data={**request_form(), "csrf_token": other_token}).status_code == 404
+    with people.installation.catalog.session() as session:
+        # Sent with the form's title; the refused changes left it so.
+        assert session.get(DataRequest, request_id).title == request_form()["title"]

@@ -253,6 +253,7 @@ def _form_page(
     errors: dict[str, str] | None = None,
     problem: str | None = None,
     status: int = 200,
+    draft: DataRequest | None = None,
 ) -> HTMLResponse:
     return render(
         request,
@@ -263,7 +264,34 @@ def _form_page(
         problem=problem,
         agencies=service.list_agencies(session),
         authorities=authorities.list_authorities(session),
+        draft={"id": draft.id, "title": draft.title} if draft is not None else None,
     )
+
+
+def _values_of(draft: DataRequest) -> dict[str, Any]:
+    """A saved draft as the form shows it."""
+    form = requests.form_of(draft)
+    groups = [
+        {
+            "dataset_id": element.get("dataset_id") or "",
+            "elements": "\n".join(element.get("elements") or []),
+            "level": element.get("level") or "",
+            "period_start": element.get("period_start") or "",
+            "period_end": element.get("period_end") or "",
+            "parameters": element.get("parameters") or "",
+        }
+        for element in form["data_elements"]
+    ]
+    destruction = form["destruction_date"]
+    return {
+        **{name: form[name] or "" for name in TEXT_FIELDS},
+        "recurring": "recurring" if form["recurring"] else "one_time",
+        "recurrence": form["recurrence"] or "",
+        "destruction_date": destruction.isoformat() if destruction else "",
+        "agencies": form["agencies"],
+        "authority_ids": [str(i) for i in form["authority_ids"]],
+        "groups": groups or [_blank_group()],
+    }
 
 
 @router.get("/data-requests/new", response_class=HTMLResponse)
@@ -273,48 +301,90 @@ def new_request_form(request: Request, session: deps.SessionDep, actor: deps.Act
     return _form_page(request, session, _blank_form())
 
 
-@router.post("/data-requests/new", response_class=HTMLResponse)
-async def make_request(request: Request) -> Response:
+@router.get("/data-requests/{request_id}/edit", response_class=HTMLResponse)
+def edit_request_form(
+    request_id: RequestId, request: Request, session: deps.SessionDep, actor: deps.ActorDep
+) -> Response:
+    if actor.is_anonymous:
+        return not_found(request, "data request")
+    try:
+        draft = requests.get_request(session, actor, request_id)
+    except NotFound:
+        return not_found(request, "data request")
+    if not requests.is_requester(actor, draft) or draft.stage != Stage.DRAFT:
+        # Only a draft is changed, by its requester; its page says where it stands.
+        return RedirectResponse(f"/data-requests/{request_id}", status_code=303)
+    return _form_page(request, session, _values_of(draft), draft=draft)
+
+
+async def _save(request: Request, request_id: int | None) -> Response:
+    """Save the form as a new draft (`request_id` None) or over the actor's draft, and send it
+    when asked; a form that does not fit comes back with what to fix, and nothing is kept."""
     try:
         actor = await sender(request)
     except StatedataError as error:
         return error_page(request, error)
     if actor.is_anonymous:
-        return to_sign_in(request)
+        return to_sign_in(request) if request_id is None else not_found(request, "data request")
     form = await request.form()
     values = _read_form(form)
     action = str(form.get("action") or "draft")
     installation = request.app.state.installation
     with installation.catalog.session() as session:
+        draft = None
+        if request_id is not None:
+            try:
+                # Whether the actor may change it is `requests.edit`'s to say, below.
+                draft = requests.get_request(session, actor, request_id)
+            except NotFound:
+                return not_found(request, "data request")
+
+        def again(
+            errors: dict[str, str] | None = None, problem: str | None = None, status: int = 400
+        ) -> HTMLResponse:
+            return _form_page(request, session, values, errors, problem, status, draft)
+
         if action == "add_group":
             # Without scripts the form grows by asking the server for one more group.
             if len(values["groups"]) < MAX_GROUPS:
                 values["groups"].append(_blank_group())
-            return _form_page(request, session, values)
+            return again(status=200)
         data, kept = _as_request(values)
         try:
             checked = requests.DataRequestForm.model_validate(data)
         except ValidationError as error:
-            return _form_page(request, session, values, field_errors(error, kept), status=400)
+            return again(field_errors(error, kept))
         try:
-            made = requests.create(session, actor, checked)
+            if draft is None:
+                saved = requests.create(session, actor, checked)
+            else:
+                # The form has no agreement field; a draft's linked agreement stays.
+                changes = checked.model_dump(exclude={"agreement_id"})
+                saved = requests.edit(session, actor, draft.id, changes)
             if action == "submit":
-                requests.move(session, actor, made.id, Stage.SUBMITTED)
+                requests.move(session, actor, saved.id, Stage.SUBMITTED)
         except InvalidInput as error:
-            session.rollback()  # nothing of a refused request is kept
+            session.rollback()  # nothing of a refused form is kept
             field = str(error.data.get("field") or "")
             if field in ("agencies", "authority_ids"):
-                return _form_page(
-                    request, session, values, {field: _without_field(error)}, status=400
-                )
-            return _form_page(request, session, values, problem=error.message, status=400)
+                return again({field: _without_field(error)})
+            return again(problem=error.message)
         except StatedataError as error:
             session.rollback()
-            status = error.status if 400 <= error.status < 500 else 400
-            return _form_page(request, session, values, problem=error.message, status=status)
-        made_id = made.id
+            return again(problem=error.message, status=error.status if error.status < 500 else 400)
+        saved_id = saved.id
     outcome = "submitted" if action == "submit" else "draft"
-    return RedirectResponse(f"/data-requests/{made_id}?saved={outcome}", status_code=303)
+    return RedirectResponse(f"/data-requests/{saved_id}?saved={outcome}", status_code=303)
+
+
+@router.post("/data-requests/new", response_class=HTMLResponse)
+async def make_request(request: Request) -> Response:
+    return await _save(request, None)
+
+
+@router.post("/data-requests/{request_id}/edit", response_class=HTMLResponse)
+async def change_draft(request_id: RequestId, request: Request) -> Response:
+    return await _save(request, request_id)
 
 
 # One request --------------------------------------------------------------------------------
