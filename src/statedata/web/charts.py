@@ -255,6 +255,9 @@ def bin_edges(low: float, high: float, bins: int = BINS) -> list[float]:
     power = 10 ** math.floor(math.log10(raw))
     width = next(m * power for m in (1, 2, 2.5, 5, 10) if m * power >= raw)
     start = math.floor(low / width) * width
+    if start > low:
+        # A value too near zero for low / width (it rounds to -0.0): one step lower.
+        start -= width
     edges = [start]
     while edges[-1] <= high and len(edges) <= bins + 2:
         edges.append(start + len(edges) * width)
