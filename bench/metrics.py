@@ -7,9 +7,12 @@ Targets (there is no peer to compare with): all metrics under 2 s, freshness und
         [--pg-url postgresql://postgres@127.0.0.1:5432/test] [--skip sqlite|postgres]
 
 The catalog is generated once per database and size (bulk inserts through SQLAlchemy core)
-and reused while its marker file matches. Usage is sparse and Zipf-like, as real portals'
-is: a few datasets are used every day, most on a few days a year, and a day with no use
-stores no row (36.5 million rows for every dataset every day would describe no real portal).
+and reused while its marker file matches; the figures the app keeps beside the data (each
+dataset's stored quality points, monthly usage sums) are written through the app's own
+functions and their cost is reported as the write side. Usage is sparse and Zipf-like, as
+real portals' is: a few datasets are used every day, most on a few days a year, and a day
+with no use stores no row (36.5 million rows for every dataset every day would describe no
+real portal).
 """
 
 from __future__ import annotations
@@ -37,10 +40,11 @@ from statedata.catalog.models import (  # noqa: E402
     UsageCount,
     Version,
 )
+from statedata.freshness import stored_quality  # noqa: E402
 from statedata.installation import Installation  # noqa: E402
-from statedata.metrics import plan, snapshot, traffic  # noqa: E402
+from statedata.metrics import plan, snapshot, traffic, usage  # noqa: E402
 
-GENERATOR_VERSION = 3
+GENERATOR_VERSION = 4
 AS_OF = dt.date(2026, 11, 1)
 TARGET_METRICS_S = 2.0
 TARGET_FRESHNESS_S = 1.0
@@ -285,24 +289,37 @@ def generate(installation: Installation, n: int, seed: int = 5) -> dict:
         for start in range(0, len(columns), 100_000):
             con.execute(sa.insert(Column), columns[start : start + 100_000])
         con.execute(sa.insert(DatasetTag), tags)
-    usage_rows = _usage(installation, rng, ids)
+    used = _usage(installation, rng, ids)
     return {
         "datasets": n,
         "versions": len(versions),
         "columns": len(columns),
         "tags": len(tags),
-        "usage_rows": usage_rows,
+        **used,
         "seconds": round(time.perf_counter() - started, 1),
     }
 
 
-def _usage(installation: Installation, rng: np.random.Generator, ids: list[str]) -> int:
-    """A year of daily counts per kind: Zipf-like popularity, a row only for a day with use."""
+def _usage(installation: Installation, rng: np.random.Generator, ids: list[str]) -> dict:
+    """A year of daily counts per kind: Zipf-like popularity, a row only for a day with use.
+    Each batch's monthly sums are added through `metrics.usage.add_to_months`, as the usage
+    counter does when it flushes; that time is reported apart."""
     n = len(ids)
     days = np.array([(AS_OF - dt.timedelta(days=d)).toordinal() for d in range(365)])
     rank = rng.permutation(n) + 1
-    written = 0
+    written, month_seconds = 0, 0.0
     engine = installation.catalog.engine
+
+    def write(batch: list[dict]) -> None:
+        nonlocal written, month_seconds
+        with engine.begin() as con:
+            con.execute(sa.insert(UsageCount), batch)
+        started = time.perf_counter()
+        with installation.catalog.session() as session:
+            usage.add_to_months(session, usage.month_sums(batch))
+        month_seconds += time.perf_counter() - started
+        written += len(batch)
+
     for kind, top, exponent in (
         ("page_view", 1000, 1.0),
         ("download", 200, 1.0),
@@ -324,23 +341,70 @@ def _usage(installation: Installation, rng: np.random.Generator, ids: list[str])
                     }
                 )
             if len(batch) >= 200_000:
-                with engine.begin() as con:
-                    con.execute(sa.insert(UsageCount), batch)
-                written += len(batch)
+                write(batch)
                 batch = []
         if batch:
-            with engine.begin() as con:
-                con.execute(sa.insert(UsageCount), batch)
-            written += len(batch)
-    return written
+            write(batch)
+    with engine.connect() as con:
+        month_rows = con.execute(sa.text("SELECT count(*) FROM usage_months")).scalar()
+    return {
+        "usage_rows": written,
+        "usage_month_rows": int(month_rows or 0),
+        "monthly_sums_seconds": round(month_seconds, 2),
+    }
 
 
-def _clear_caches(installation: Installation) -> None:
-    """Forget everything remembered between runs: in memory, and the home's usage cache."""
-    import shutil
+def keep_scores(installation: Installation, sample: int = 200) -> dict:
+    """The write side of the stored quality points: every dataset scored once and kept
+    (`freshness.stored_quality.refresh`, as after a bulk load), then the cost of keeping one
+    dataset's points in step (what each commit that changes a dataset's metadata adds)."""
+    started, cpu = time.perf_counter(), time.process_time()
+    with installation.catalog.session() as session:
+        scored = stored_quality.refresh(session)
+    all_wall, all_cpu = time.perf_counter() - started, time.process_time() - cpu
+    with installation.catalog.session() as session:
+        ids = list(session.scalars(sa.select(Dataset.id).order_by(Dataset.id)))
+    picked = [ids[i] for i in np.random.default_rng(7).choice(len(ids), sample, replace=False)]
+    started, cpu = time.perf_counter(), time.process_time()
+    for dataset_id in picked:
+        with installation.catalog.session() as session:
+            stored_quality.refresh(session, [dataset_id])
+    one_wall = (time.perf_counter() - started) / sample
+    one_cpu = (time.process_time() - cpu) / sample
+    return {
+        "scored": scored,
+        "score_all_s": round(all_wall, 2),
+        "score_all_cpu_s": round(all_cpu, 2),
+        "score_one_ms": round(one_wall * 1000, 2),
+        "score_one_cpu_ms": round(one_cpu * 1000, 2),
+    }
 
+
+def time_flush(installation: Installation, n: int = 1000) -> dict:
+    """What the usage counter's flush costs per count with the months' sums beside the
+    daily counts: `n` counts on today's date for different datasets, rolled back after."""
+    with installation.catalog.session() as session:
+        ids = list(session.scalars(sa.select(Dataset.id).order_by(Dataset.id).limit(n)))
+    counts = [((AS_OF, dataset_id, "page_view"), 1) for dataset_id in ids]
+    session = installation.catalog.session_factory()
+    try:
+        started, cpu = time.perf_counter(), time.process_time()
+        usage.add_counts(session, counts)
+        session.flush()
+        wall, used = time.perf_counter() - started, time.process_time() - cpu
+    finally:
+        session.rollback()
+        session.close()
+    return {
+        "flush_per_count_ms": round(wall / n * 1000, 3),
+        "flush_cpu_per_count_ms": round(used / n * 1000, 3),
+    }
+
+
+def _clear_caches() -> None:
+    """Forget everything remembered in memory between runs (what the catalog keeps stays)."""
     for cache in (
-        snapshot._EVALUATIONS,
+        snapshot._DUES,
         snapshot._DAY_STATES,
         snapshot._QUALITY,
         snapshot._ORDINALS,
@@ -349,7 +413,6 @@ def _clear_caches(installation: Installation) -> None:
         traffic._MONTHS,
     ):
         cache.clear()
-    shutil.rmtree(installation.settings.home / "cache" / "metrics", ignore_errors=True)
 
 
 def timed(function, installation: Installation) -> tuple[float, float]:  # type: ignore[no-untyped-def]
@@ -394,9 +457,12 @@ def run(name: str, installation: Installation, n: int, repeat: int, marker: Path
     if stored is None or {k: stored.get(k) for k in expected} != expected:
         print(f"[{name}] generating {n:,} datasets ...", flush=True)
         shape = generate(installation, n)
+        print(f"[{name}] scoring every dataset once and keeping the points ...", flush=True)
+        shape.update(keep_scores(installation))
         marker.write_text(json.dumps({**expected, **shape}))
         print(f"[{name}] generated: {shape}", flush=True)
     shape = json.loads(marker.read_text())
+    write_side = {**shape, **time_flush(installation)}
     figures: dict[str, list[tuple[float, float]]] = {
         "metrics_cold": [],
         "metrics_warm": [],
@@ -405,11 +471,11 @@ def run(name: str, installation: Installation, n: int, repeat: int, marker: Path
         "freshness_report": [],
     }
     for _ in range(repeat):
-        _clear_caches(installation)
+        _clear_caches()
         figures["freshness_cold"].append(timed(time_freshness, installation))
         figures["freshness_warm"].append(timed(time_freshness, installation))
         figures["freshness_report"].append(timed(time_freshness_report, installation))
-        _clear_caches(installation)
+        _clear_caches()
         figures["metrics_cold"].append(timed(time_metrics, installation))
         figures["metrics_warm"].append(timed(time_metrics, installation))
     medians = {k: round(statistics.median(w for w, _ in v), 3) for k, v in figures.items()}
@@ -417,6 +483,7 @@ def run(name: str, installation: Installation, n: int, repeat: int, marker: Path
     return {
         "database": name,
         "shape": shape,
+        "write_side": write_side,
         "median_s": medians,
         "median_cpu_s": cpu,
         "load_average": os.getloadavg(),
@@ -464,6 +531,15 @@ def main() -> None:
                 f"{value / target:>6.2f} {cpu / target:>9.2f}"
             )
         print(f"(load average while measuring {result['database']}: {result['load_average']})")
+        side = result["write_side"]
+        print(
+            f"  write side: scoring {side['scored']:,} datasets once {side['score_all_s']} s "
+            f"({side['score_all_cpu_s']} s CPU); keeping one dataset's score in step "
+            f"{side['score_one_ms']} ms ({side['score_one_cpu_ms']} ms CPU); monthly sums of "
+            f"{side['usage_rows']:,} daily rows ({side['usage_month_rows']:,} month rows) "
+            f"{side['monthly_sums_seconds']} s; usage flush "
+            f"{side['flush_per_count_ms']} ms a count ({side['flush_cpu_per_count_ms']} ms CPU)"
+        )
     out = args.workdir / f"metrics-{args.datasets}.json"
     out.write_text(json.dumps(results, indent=2))
     print(f"\nWritten to {out}")

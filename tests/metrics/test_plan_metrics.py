@@ -9,6 +9,7 @@ import io
 import itertools
 import json
 
+import numpy as np
 import pyarrow.parquet as pq
 import pytest
 from hypothesis import given
@@ -25,6 +26,7 @@ from statedata.catalog.sharing import (
 )
 from statedata.cli.main import app
 from statedata.errors import InvalidInput
+from statedata.freshness.status import INTERVALS
 from statedata.installation import Installation
 from statedata.metrics import plan, usage
 from statedata.metrics.publish import (
@@ -558,3 +560,20 @@ def test_cli_publishes_the_metric_datasets(catalog):
     ids = own_datasets(catalog)
     assert ids["plan_metrics"] in result.output and ids["inventory"] in result.output
     assert "5 rows" in result.output
+
+
+@given(
+    frequency=st.sampled_from([None, "", "irregular", "not updated", *INTERVALS]),
+    lasts=st.lists(st.dates(dt.date(2000, 1, 1), dt.date(2030, 12, 31)), min_size=1, max_size=20),
+    day=st.dates(dt.date(2000, 1, 1), dt.date(2031, 12, 31)),
+)
+def test_freshness_of_many_datasets_at_once_is_freshness_one_by_one(frequency, lasts, day):
+    from statedata.freshness import evaluate
+    from statedata.metrics import snapshot
+
+    status, late = snapshot.evaluate_many(
+        frequency, np.array([d.toordinal() for d in lasts], dtype=np.int64), day.toordinal()
+    )
+    expected = [evaluate(frequency, last, day) for last in lasts]
+    assert [snapshot.STATUSES[int(s)] for s in status] == [e.status for e in expected]
+    assert late.tolist() == [e.days_late for e in expected]

@@ -1,16 +1,21 @@
-"""Usage counting: per dataset, day and kind; batched; nothing about the caller kept."""
+"""Usage counting: per dataset, day and kind; batched; nothing about the caller kept; the
+months' sums kept beside the daily counts always equal them."""
 
 from __future__ import annotations
 
 import datetime as dt
+import random
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
+import sqlalchemy as sa
 from sqlalchemy import inspect, select
 
 from statedata.catalog import DatasetMetadata
-from statedata.catalog.models import UsageCount
+from statedata.catalog.models import UsageCount, UsageMonth
 from statedata.ingest import open_table
 from statedata.metrics import UsageCounter, usage_totals
+from statedata.metrics.usage import KINDS, add_counts, insert_counts
 from statedata.storage import NewDataset, publish
 
 
@@ -58,3 +63,140 @@ def test_requests_are_counted_by_kind(installation, agency, write_file, serve):
     with installation.catalog.session() as session:
         assert usage_totals(session, dataset_id) == {"api_call": 1, "download": 3, "page_view": 0}
         assert usage_totals(session, "zzzz-zzzz")["api_call"] == 0
+
+
+def _daily_by_month(session) -> dict[tuple[str, str, str], int]:  # type: ignore[no-untyped-def]
+    found: dict[tuple[str, str, str], int] = {}
+    for row in session.scalars(select(UsageCount)):
+        key = (row.day.strftime("%Y-%m"), row.dataset_id, row.kind)
+        found[key] = found.get(key, 0) + row.count
+    return found
+
+
+def _months(session) -> dict[tuple[str, str, str], int]:  # type: ignore[no-untyped-def]
+    return {(m.month, m.dataset_id, m.kind): m.count for m in session.scalars(select(UsageMonth))}
+
+
+def test_monthly_sums_equal_the_daily_counts_across_month_ends(installation):
+    counter = UsageCounter(installation.catalog)
+    rng = random.Random(5)
+    # Days either side of month ends, a year end and a leap day.
+    days = [
+        dt.date(2027, 12, 31),
+        dt.date(2028, 1, 1),
+        dt.date(2028, 1, 31),
+        dt.date(2028, 2, 1),
+        dt.date(2028, 2, 28),
+        dt.date(2028, 2, 29),
+        dt.date(2028, 3, 1),
+    ]
+    for _ in range(6):
+        for _ in range(rng.randrange(1, 60)):
+            dataset_id = rng.choice(["abcd-2345", "efgh-6789", "stry-abcd"])
+            kind = "story_view" if dataset_id == "stry-abcd" else rng.choice(KINDS)
+            counter.record(dataset_id, kind, rng.choice(days))
+        counter.flush()
+        with installation.catalog.session() as session:
+            assert _months(session) == _daily_by_month(session)
+    with installation.catalog.session() as session:
+        insert_counts(
+            session,
+            [
+                {
+                    "day": dt.date(2028, 4, 30),
+                    "dataset_id": "abcd-2345",
+                    "kind": "download",
+                    "count": 3,
+                },
+                {
+                    "day": dt.date(2028, 5, 1),
+                    "dataset_id": "abcd-2345",
+                    "kind": "download",
+                    "count": 4,
+                },
+            ],
+        )
+        add_counts(session, [((dt.date(2028, 4, 1), "abcd-2345", "download"), 2)])
+    with installation.catalog.session() as session:
+        months = _months(session)
+        assert months == _daily_by_month(session)
+        assert months[("2028-04", "abcd-2345", "download")] == 5
+
+
+def test_a_failed_flush_adds_to_neither_table(installation):
+    with pytest.raises(RuntimeError), installation.catalog.session() as session:
+        add_counts(session, [((dt.date(2028, 1, 31), "abcd-2345", "api_call"), 7)])
+        session.flush()
+        raise RuntimeError("the catalog went away")
+    with installation.catalog.session() as session:
+        assert _months(session) == {} == _daily_by_month(session)
+
+
+@pytest.mark.parametrize(
+    "database", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+def test_the_migration_sums_the_daily_counts_kept_before_it(database, request, tmp_path):
+    from alembic import command
+
+    from statedata.catalog.db import alembic_config, make_engine
+
+    url = (
+        request.getfixturevalue("pg_schema_url")
+        if database == "postgres"
+        else f"sqlite:///{tmp_path / 'catalog.sqlite'}"
+    )
+    engine = make_engine(url)
+    try:
+        command.upgrade(alembic_config(engine), "0006")
+        daily = sa.table(
+            "usage_counts",
+            sa.column("day", sa.Date),
+            sa.column("dataset_id", sa.String),
+            sa.column("kind", sa.String),
+            sa.column("count", sa.BigInteger),
+        )
+        with engine.begin() as connection:
+            connection.execute(
+                sa.insert(daily),
+                [
+                    {
+                        "day": dt.date(2026, 1, 31),
+                        "dataset_id": "abcd-2345",
+                        "kind": "api_call",
+                        "count": 2,
+                    },
+                    {
+                        "day": dt.date(2026, 1, 1),
+                        "dataset_id": "abcd-2345",
+                        "kind": "api_call",
+                        "count": 5,
+                    },
+                    {
+                        "day": dt.date(2026, 2, 1),
+                        "dataset_id": "abcd-2345",
+                        "kind": "api_call",
+                        "count": 1,
+                    },
+                    {
+                        "day": dt.date(2026, 2, 1),
+                        "dataset_id": "efgh-6789",
+                        "kind": "page_view",
+                        "count": 9,
+                    },
+                ],
+            )
+        command.upgrade(alembic_config(engine), "head")
+        with engine.connect() as connection:
+            months = {
+                (month, dataset_id, kind): count
+                for month, dataset_id, kind, count in connection.execute(
+                    sa.text("SELECT month, dataset_id, kind, count FROM usage_months")
+                )
+            }
+    finally:
+        engine.dispose()
+    assert months == {
+        ("2026-01", "abcd-2345", "api_call"): 7,
+        ("2026-02", "abcd-2345", "api_call"): 1,
+        ("2026-02", "efgh-6789", "page_view"): 9,
+    }

@@ -10,10 +10,11 @@ import datetime as dt
 import hashlib
 
 import numpy as np
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from statedata.catalog.models import Dataset, UsageCount
+from statedata.metrics.usage import insert_counts
 
 DAYS = 365
 # Mean uses a day of the most used dataset, by kind; the n-th most used gets 1/n of it.
@@ -50,6 +51,6 @@ def build(session: Session, as_of: dt.date) -> int:
                     rows.append(
                         {"day": day, "dataset_id": dataset_id, "kind": kind, "count": count}
                     )
-    if rows:
-        session.execute(insert(UsageCount), rows)
+    # Through the usage counter's writer, so the months' sums the metrics read match.
+    insert_counts(session, rows)
     return len(rows)

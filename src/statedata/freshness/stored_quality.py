@@ -135,43 +135,45 @@ def as_row(dataset_id: str, stamp: Stamp, points: int, required: bool) -> dict[s
     }
 
 
-def _counts(session: Session, ids: Sequence[str]) -> dict[str, tuple[int, int, int]]:
-    """Dataset id -> (columns, described columns, tags) for `ids`."""
+def _chunks(ids: Sequence[str] | None) -> list[list[str] | None]:
+    """`ids` in pieces small enough for one statement; [None] for every dataset."""
+    if ids is None:
+        return [None]
+    return [list(ids[start : start + _CHUNK]) for start in range(0, len(ids), _CHUNK)]
+
+
+def _counts(session: Session, ids: Sequence[str] | None) -> dict[str, tuple[int, int, int]]:
+    """Dataset id -> (columns, described columns, tags) for `ids` (None: every dataset)."""
+    connection = session.connection()
     described = func.count(
         case((func.length(func.trim(func.coalesce(Column.description, ""))) > 0, 1))
     )
     found: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
-    for start in range(0, len(ids), _CHUNK):
-        chunk = ids[start : start + _CHUNK]
-        for dataset_id, total, with_text in session.execute(
-            select(Column.dataset_id, func.count(), described)
-            .where(Column.dataset_id.in_(chunk))
-            .group_by(Column.dataset_id)
-        ):
+    for chunk in _chunks(ids):
+        columns = select(Column.dataset_id, func.count(), described).group_by(Column.dataset_id)
+        tags = select(DatasetTag.dataset_id, func.count()).group_by(DatasetTag.dataset_id)
+        if chunk is not None:
+            columns = columns.where(Column.dataset_id.in_(chunk))
+            tags = tags.where(DatasetTag.dataset_id.in_(chunk))
+        for dataset_id, total, with_text in connection.execute(columns):
             found[dataset_id][0], found[dataset_id][1] = int(total), int(with_text or 0)
-        for dataset_id, tags in session.execute(
-            select(DatasetTag.dataset_id, func.count())
-            .where(DatasetTag.dataset_id.in_(chunk))
-            .group_by(DatasetTag.dataset_id)
-        ):
-            found[dataset_id][2] = int(tags)
+        for dataset_id, count in connection.execute(tags):
+            found[dataset_id][2] = int(count)
     return {k: (v[0], v[1], v[2]) for k, v in found.items()}
 
 
-def compute(session: Session, ids: Sequence[str]) -> list[dict[str, Any]]:
-    """The stored-quality rows of the datasets `ids` as the catalog holds them now (in this
-    session's transaction); ids of datasets that do not exist are left out."""
-    ids = sorted(set(ids))
+def compute(session: Session, ids: Sequence[str] | None) -> list[dict[str, Any]]:
+    """The stored-quality rows of the datasets `ids` (None: every dataset) as the catalog
+    holds them now, in this session's transaction; ids that are not datasets are left out."""
+    if ids is not None:
+        ids = sorted(set(ids))
+    connection = session.connection()
     counts = _counts(session, ids)
+    query = select(*METADATA_COLUMNS, Dataset.agency_id, Dataset.update_frequency, metadata_stamp())
     rows = []
-    for start in range(0, len(ids), _CHUNK):
-        query = select(
-            *METADATA_COLUMNS,
-            Dataset.agency_id,
-            Dataset.update_frequency,
-            metadata_stamp(),
-        ).where(Dataset.id.in_(ids[start : start + _CHUNK]))
-        for row in session.execute(query):
+    for chunk in _chunks(ids):
+        statement = query if chunk is None else query.where(Dataset.id.in_(chunk))
+        for row in connection.execute(statement):
             ncols, ndescribed, ntags = counts.get(row[0], (0, 0, 0))
             stamp = Stamp(row[-1], ncols, ndescribed, ntags, row[-3] is not None, row[-2])
             rows.append(as_row(row[0], stamp, *points_of(row, stamp)))
@@ -196,14 +198,16 @@ def store(session: Session, rows: Sequence[dict[str, Any]]) -> None:
 def refresh(session: Session, ids: Iterable[str] | None = None) -> int:
     """Score again and keep the datasets `ids` (every dataset when None); forget what was
     kept for ids that are no longer datasets. Returns how many were scored."""
-    wanted = list(session.scalars(select(Dataset.id))) if ids is None else sorted(set(ids))
+    wanted = None if ids is None else sorted(set(ids))
     rows = compute(session, wanted)
     store(session, rows)
-    gone = sorted(set(wanted) - {row["dataset_id"] for row in rows})
-    for start in range(0, len(gone), _CHUNK):
-        session.execute(
-            delete(StoredQuality).where(StoredQuality.dataset_id.in_(gone[start : start + _CHUNK]))
-        )
+    scored = {row["dataset_id"] for row in rows}
+    if wanted is None:
+        gone = sorted(set(session.scalars(select(StoredQuality.dataset_id))) - scored)
+    else:
+        gone = sorted(set(wanted) - scored)
+    for chunk in _chunks(gone):
+        session.execute(delete(StoredQuality).where(StoredQuality.dataset_id.in_(chunk or [])))
     return len(rows)
 
 

@@ -14,7 +14,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from statedata.catalog.models import UsageCount, UsageMonth
-from statedata.metrics.snapshot import Datasets, fetch, index_of
+from statedata.metrics.snapshot import Datasets, catalog_key, fetch, index_of
 
 
 def _usage_query(session: Session, first: dt.date, last: dt.date) -> Any:
@@ -67,18 +67,36 @@ def _month_bounds(month: str) -> tuple[dt.date, dt.date]:
     return start, following - dt.timedelta(days=1)
 
 
+# Months that can no longer change are kept in memory per process, keyed by catalog and month,
+# with the month's count of rows (read from the primary key's index alone) to tell when a late
+# count added a dataset or kind to it since.
+_MONTHS: dict[tuple[str, str], tuple[int, UsageCells]] = {}
+SETTLED_DAYS = 3  # counts are flushed within seconds; three days leaves room for a backlog
+
+
 def monthly_cells(session: Session, months: Sequence[str], as_of: dt.date) -> dict[str, UsageCells]:
     """Use per dataset and kind in each month, up to `as_of` in the month it falls in.
 
     Read from the months' sums that the usage counter keeps beside the daily counts (a row
     per dataset, kind and month); a month running past `as_of` has the counts of its days
     after `as_of` taken off, which for today's month are none."""
+    catalog = catalog_key(session)
+    settled = dt.datetime.now(dt.UTC).date() - dt.timedelta(days=SETTLED_DAYS)
     found: dict[str, UsageCells] = {}
     for month in months:
         start, end = _month_bounds(month)
         if start > as_of:
             found[month] = _cells([])
             continue
+        keep = end <= as_of and end <= settled
+        if keep:
+            rows_now = int(
+                session.scalar(select(func.count()).where(UsageMonth.month == month)) or 0
+            )
+            cached = _MONTHS.get((catalog, month))
+            if cached is not None and cached[0] == rows_now:
+                found[month] = cached[1]
+                continue
         rows = fetch(
             session,
             select(UsageMonth.dataset_id, UsageMonth.kind, UsageMonth.count).where(
@@ -90,6 +108,10 @@ def monthly_cells(session: Session, months: Sequence[str], as_of: dt.date) -> di
             later = fetch(session, _indexed_query(as_of + dt.timedelta(days=1), end))
             rows = _less(rows, later)
         found[month] = _cells(rows)
+        if keep:
+            if len(_MONTHS) > 240:
+                _MONTHS.clear()
+            _MONTHS[(catalog, month)] = (rows_now, found[month])
     return found
 
 

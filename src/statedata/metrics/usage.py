@@ -103,7 +103,7 @@ def add_counts(session: Session, counts: Iterable[tuple[tuple[dt.date, str, str]
         except IntegrityError:
             # Another server process inserted the same day first.
             session.execute(update(UsageCount).where(where).values(count=UsageCount.count + n))
-    _add_to_months(session, months)
+    add_to_months(session, months)
 
 
 def insert_counts(session: Session, rows: Sequence[dict[str, Any]]) -> None:
@@ -112,13 +112,18 @@ def insert_counts(session: Session, rows: Sequence[dict[str, Any]]) -> None:
     if not rows:
         return
     session.execute(insert(UsageCount), list(rows))
+    add_to_months(session, month_sums(rows))
+
+
+def month_sums(rows: Iterable[dict[str, Any]]) -> Counter[tuple[str, str, str]]:
+    """Daily count rows summed by (month 'YYYY-MM', dataset id, kind)."""
     months: Counter[tuple[str, str, str]] = Counter()
     for row in rows:
         months[(row["day"].strftime("%Y-%m"), row["dataset_id"], row["kind"])] += row["count"]
-    _add_to_months(session, months)
+    return months
 
 
-def _add_to_months(session: Session, months: Mapping[tuple[str, str, str], int]) -> None:
+def add_to_months(session: Session, months: Mapping[tuple[str, str, str], int]) -> None:
     """Add to each (month, dataset, kind)'s sum in one statement per batch: an insert that
     adds to the row already there, which PostgreSQL and SQLite both do atomically."""
     if not months:
