@@ -514,27 +514,27 @@ def quality_scores_of(
     required = np.zeros(n, dtype=bool)
     stamps = data.extra.get("metadata_stamp") or [None] * n
     picked = np.flatnonzero(chosen).tolist()
-    kept = {row[0]: row for row in fetch(session, stored_quality.kept_query())}
+    # Plain tuples compared as wholes: 100,000 of them in a few tenths of a second.
+    kept = {
+        row[0]: ((row[1], row[2], row[3], row[4], bool(row[5]), row[6]), row[7], row[8])
+        for row in fetch(session, stored_quality.kept_query())
+    }
+    ids, frequency_of = data.ids, data.frequencies
+    has_agency = (~data.no_agency).tolist()
+    frequency = data.frequency.tolist()
+    nothing = (0, 0, 0)
     missing: list[tuple[int, stored_quality.Stamp]] = []
     for i in picked:
-        did = data.ids[i]
-        ncols, ndescribed, ntags = counts.get(did, (0, 0, 0))
-        stamp = stored_quality.Stamp(
-            stamps[i],
-            ncols,
-            ndescribed,
-            ntags,
-            not data.no_agency[i],
-            data.frequencies[int(data.frequency[i])],
-        )
-        key = stamp.key()
+        did = ids[i]
+        ncols, ndescribed, ntags = counts.get(did, nothing)
+        key = (stamps[i], ncols, ndescribed, ntags, has_agency[i], frequency_of[frequency[i]])
         row = kept.get(did)
-        if row is not None and (row[1], row[2], row[3], row[4], bool(row[5]), row[6]) == key:
-            points[i], required[i] = row[7], bool(row[8])
+        if row is not None and row[0] == key:
+            points[i], required[i] = row[1], row[2]
             continue
         found = _QUALITY.get((did, key))
         if found is None:
-            missing.append((i, stamp))
+            missing.append((i, stored_quality.Stamp(*key)))
         else:
             points[i], required[i] = found
     if missing:
