@@ -101,3 +101,16 @@ def test_a_request_of_another_agency_is_not_found(page, demo):  # type: ignore[n
     response = page.goto(f"{demo['url']}/data-requests/1")
     assert response.status == 404
     check(page, "data-request-not-found")
+
+
+def test_enter_in_a_field_saves_as_a_draft_not_another_block(page, demo):  # type: ignore[no-untyped-def]
+    # Enter presses the form's first submit button; that must be "Save as a draft" (which
+    # checks the form and sends nothing), not "Add another set of data" further down.
+    sign_in(page, demo, "uconn.analyst", "/data-requests/new")
+    title = page.get_by_label("A short title for the request")
+    title.fill("Lead tests by town")
+    title.press("Enter")
+    page.wait_for_selector("#problems")
+    assert "Your request was not saved" in page.locator("#problems").inner_text()
+    assert page.locator("fieldset.data-group").count() == 1
+    assert page.get_by_label("A short title for the request").input_value() == "Lead tests by town"
