@@ -41,6 +41,7 @@ from statedata.web.stories import (
     TYPES,
     Story,
     access_of,
+    chart_block,
     find_story,
     load_stories,
     render_story,
@@ -702,12 +703,34 @@ def _preview(
 ) -> tuple[str, list[ChartNote]]:
     """The story as a reader who is not signed in sees it, and what the editor should know."""
     story = _story_from(values, base.slug if base else "preview", actor, session, base)
+    # Each chart's dataset is looked up twice (checked as the author, drawn as a reader);
+    # held here, the session finds it in memory the second time instead of loading it again
+    # with its columns, tags and files (the identity map keeps only what is referenced).
+    held = _charted_datasets(session, story.body)
     notes, _ = check_charts(request, session, actor, story.body)
     body = render_story(request, session, ANONYMOUS, story)
     html = ENV.get_template("story/_article.html").render(
         story=story, body=body, heading="h2", request=request
     )
+    del held
     return html, notes
+
+
+def _charted_datasets(session: Session, body: str) -> list[Dataset]:
+    """The datasets the chart blocks of `body` name, each loaded once (unchecked: nothing is
+    shown from them here)."""
+    named = {
+        chart_block(token.content).get("dataset", "").strip()[:20]
+        for token in MARKDOWN.parse(body)
+        if token.type == "fence" and token.info.strip().lower() == "chart"
+    }
+    found = []
+    for dataset_id in sorted(named - {""}):
+        try:
+            found.append(service.get_dataset(session, dataset_id))
+        except NotFound:
+            continue
+    return found
 
 
 @router.post("/staff/stories/preview", response_class=HTMLResponse)
