@@ -709,10 +709,10 @@ def _preview(
     held = _charted_datasets(session, story.body)
     notes, _ = check_charts(request, session, actor, story.body)
     body = render_story(request, session, ANONYMOUS, story)
+    del held  # drawn: no more look-ups
     html = ENV.get_template("story/_article.html").render(
         story=story, body=body, heading="h2", request=request
     )
-    del held
     return html, notes
 
 
