@@ -166,6 +166,17 @@ class Settings(BaseModel):
     )
     smtp_username: str | None = Field(default=None, description="SMTP user name, if needed.")
     smtp_password: str | None = Field(default=None, description="SMTP password, if needed.")
+    warm_on_start: bool = Field(
+        default=True,
+        description="Load what the first queries and pages need in the background when the "
+        "server starts.",
+    )
+    metrics_page_seconds: float = Field(
+        default=60.0,
+        ge=0,
+        description="How long the metrics dashboard keeps the plan report it worked out; 0: "
+        "work it out on every view.",
+    )
 
     @property
     def catalog_url(self) -> str:
@@ -228,6 +239,8 @@ ENV_NAMES = {
     "smtp_starttls": "STATEDATA_SMTP_STARTTLS",
     "smtp_username": "STATEDATA_SMTP_USERNAME",
     "smtp_password": "STATEDATA_SMTP_PASSWORD",
+    "warm_on_start": "STATEDATA_WARM_ON_START",
+    "metrics_page_seconds": "STATEDATA_METRICS_PAGE_SECONDS",
 }
 
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import logging
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from sqlalchemy.orm import configure_mappers
 
 import statedata
 from statedata import web
@@ -38,15 +41,32 @@ from statedata.installation import Installation
 from statedata.metrics import UsageCounter
 from statedata.query import QueryEngine
 
+log = logging.getLogger(__name__)
+
 
 def create_app(installation: Installation, usage_flush_seconds: float = 10.0) -> FastAPI:
     counter = UsageCounter(installation.catalog, flush_every=usage_flush_seconds)
 
     engine = QueryEngine(installation.settings)
+    warmed = threading.Event()
+
+    def warm_up() -> None:
+        # What the first pages and the first map would otherwise each wait for, once a
+        # process or a database: about a second on the first map after a start.
+        try:
+            configure_mappers()
+            engine.warm()
+        except Exception:  # each part still loads what it needs on first use
+            log.warning("warming up the server failed", exc_info=True)
+        finally:
+            warmed.set()
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         counter.start()
+        if installation.settings.warm_on_start:
+            # In the background: the server starts at once and answers meanwhile.
+            threading.Thread(target=warm_up, name="statedata-warm-up", daemon=True).start()
         yield
         counter.stop()
         engine.close()
@@ -65,6 +85,7 @@ def create_app(installation: Installation, usage_flush_seconds: float = 10.0) ->
     app.state.installation = installation
     app.state.usage = counter
     app.state.query_engine = engine
+    app.state.warmed = warmed  # set once the warm-up (`warm_on_start`) is over
     errors.install(app)
     usage.install(app, counter)
     settings = installation.settings

@@ -13,6 +13,7 @@ from typing import Any
 
 import duckdb
 import pyarrow as pa
+import sqlglot
 
 from statedata.query.cache import CompiledCache
 from statedata.query.compile import CompiledQuery
@@ -56,6 +57,9 @@ class QueryEngine:
         self.indexes = VersionIndexes(lambda: connect(settings))
         self.compiled = CompiledCache()
         self._watchdog = _Watchdog()
+        # Held while `warm` loads, so `close` never closes the database under it.
+        self._warming = threading.Lock()
+        self._closed = False
 
     def _connection(self, spatial: bool) -> duckdb.DuckDBPyConnection:
         con = getattr(self._local, "con", None)
@@ -107,8 +111,29 @@ class QueryEngine:
             self._watchdog.disarm(ticket)
         return QueryResult(list(compiled.fields), list(compiled.types), rows)
 
+    def warm(self) -> None:
+        """Do now what the first queries would otherwise wait for: import sqlglot's DuckDB
+        dialect (compiling needs it) and load the spatial extension into the database.
+
+        Safe alongside queries: an extension loaded into the database serves every cursor,
+        a cursor's own LOAD of it is then a no-op, and DuckDB makes a LOAD arriving during
+        this one wait for it rather than load twice.
+        """
+        sqlglot.Dialect.get_or_raise("duckdb")
+        with self._warming:
+            if self._closed:
+                return
+            with self._lock:
+                con = self._database.cursor()
+            try:
+                load_extension(con, "spatial")
+            finally:
+                con.close()
+
     def close(self) -> None:
         """Close every connection this engine opened (in any thread)."""
+        with self._warming:
+            self._closed = True
         self.indexes.close()
         self._watchdog.close()
         with self._lock:
