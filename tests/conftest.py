@@ -17,6 +17,11 @@ from hypothesis import settings
 from statedata.catalog import service
 from statedata.installation import Installation
 
+# The servers' warm-up on start (`warm_on_start`) costs each test server and TestClient about
+# half a second of CPU (the 68 tests of test_suggestions_api.py: 71 s with it off, 96 s on);
+# tests that want it turn it on in their installation's settings.
+os.environ.setdefault("STATEDATA_WARM_ON_START", "false")
+
 # Hypothesis' per-example deadline is a timing assertion: on a busy 2-core machine a slow
 # example is not a failure. Tests check behaviour; benchmarks measure time.
 settings.register_profile("statedata", deadline=None)
@@ -169,16 +174,13 @@ def write_file(tmp_path: Path):  # type: ignore[no-untyped-def]
 class LiveServer:
     """`statedata`'s app served by uvicorn on a free loopback port, in a thread."""
 
-    def __init__(self, installation: Installation, warm_on_start: bool = False) -> None:
+    def __init__(self, installation: Installation) -> None:
         import threading
 
         import uvicorn
 
         from statedata.api.app import create_app
 
-        # Off unless asked for: the warm-up costs each test server about half a second of
-        # CPU (68 tests of test_suggestions_api.py: 71 s with it off, 96 s on).
-        installation.settings.warm_on_start = warm_on_start
         config = uvicorn.Config(
             create_app(installation), host="127.0.0.1", port=0, log_level="warning"
         )

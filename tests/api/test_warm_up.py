@@ -29,7 +29,8 @@ def _spatial_loaded(engine: QueryEngine) -> bool:
 
 
 def test_server_loads_the_spatial_extension_before_any_request(installation, serve):
-    server = serve(installation, warm_on_start=True)
+    installation.settings.warm_on_start = True
+    server = serve(installation)
     try:
         app = server.server.config.app
         # No request has been made: only the warm-up can have loaded it.
@@ -41,7 +42,8 @@ def test_server_loads_the_spatial_extension_before_any_request(installation, ser
 
 
 def test_without_warm_on_start_nothing_is_loaded_until_needed(installation, serve):
-    server = serve(installation, warm_on_start=False)
+    installation.settings.warm_on_start = False
+    server = serve(installation)
     try:
         app = server.server.config.app
         assert httpx.get(f"{server.url}/api/v1/health", timeout=30).status_code == 200
