@@ -3,11 +3,16 @@ definition and the plan goal it measures, its value now, a takeaway sentence, an
 over time and by agency as tables (rendered here), with Vega-Lite charts drawn over them by
 the same script as the chart builder, following the same rules (takeaway first, direct labels,
 one dark colour, never colour alone, a table beside every chart).
+
+The report behind the page is kept for `metrics_page_seconds` (`PageFigures`); the API's
+`/api/v1/metrics` works it out on every call.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,6 +21,8 @@ from fastapi.responses import HTMLResponse
 
 from statedata.api import deps
 from statedata.catalog import service
+from statedata.installation import Installation
+from statedata.metrics import plan
 from statedata.metrics.publish import report
 from statedata.web.base import MONTHS, number, render
 from statedata.web.charts import MARK, base_spec
@@ -185,15 +192,74 @@ def view(metric: dict, agency_names: dict[str, str]) -> MetricView:
     return found
 
 
+def _utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+@dataclass(frozen=True)
+class Figures:
+    """The plan report as the page shows it, the agencies' names, and when it was worked out."""
+
+    report: dict[str, Any]
+    agency_names: dict[str, str]
+    worked_out_at: dt.datetime
+
+
+class PageFigures:
+    """The dashboard's figures, worked out at most once every `seconds` for each day.
+
+    One copy serves every viewer: the report counts public datasets only, names none, and is
+    worked out without the viewer (`metrics.plan.compute` takes no user), as the public API's
+    is. The key is all the report depends on besides the catalog: the day, here with the
+    page's fixed scope (every agency, the plan's first year). Worked out under a lock, so
+    views arriving together wait for one computation rather than each start their own.
+    """
+
+    def __init__(self, seconds: float, clock: Callable[[], dt.datetime] = _utc_now) -> None:
+        self.seconds = seconds
+        self.clock = clock
+        self._lock = threading.Lock()
+        self._kept: tuple[tuple[Any, ...], Figures] | None = None
+
+    def get(self, installation: Installation) -> Figures:
+        with self._lock:
+            now = self.clock()
+            key = (now.date(), None, plan.DEFAULT_SINCE_YEAR)
+            kept = self._kept
+            if (
+                kept is not None
+                and kept[0] == key
+                and (now - kept[1].worked_out_at).total_seconds() < self.seconds
+            ):
+                return kept[1]
+            as_of, agency, since_year = key
+            found = report(installation, as_of, agency=agency, since_year=since_year).as_dict()
+            with installation.catalog.session() as session:
+                names = {a.code: a.name for a in service.list_agencies(session)}
+            figures = Figures(found, names, now)
+            self._kept = (key, figures)
+            return figures
+
+
+_MAKING = threading.Lock()
+
+
+def page_figures(request: Request) -> PageFigures:
+    """The app's `PageFigures`, made on the first view."""
+    state = request.app.state
+    with _MAKING:
+        kept = getattr(state, "metrics_page", None)
+        if kept is None:
+            seconds = state.installation.settings.metrics_page_seconds
+            kept = state.metrics_page = PageFigures(seconds)
+    return kept
+
+
 @router.get("/metrics", response_class=HTMLResponse)
-def dashboard(
-    request: Request,
-    session: deps.SessionDep,
-    installation: deps.InstallationDep,
-) -> HTMLResponse:
-    found = report(installation).as_dict()
-    names = {a.code: a.name for a in service.list_agencies(session)}
-    metrics = [view(m, names) for m in found["metrics"]]
+def dashboard(request: Request, installation: deps.InstallationDep) -> HTMLResponse:
+    figures = page_figures(request).get(installation)
+    found = figures.report
+    metrics = [view(m, figures.agency_names) for m in found["metrics"]]
     goals = [
         (int(number_), name, [m for m in metrics if m.goal == int(number_)])
         for number_, name in sorted(found["goals"].items())
@@ -204,5 +270,6 @@ def dashboard(
         "metrics.html",
         goals=goals,
         as_of=as_of,
+        figures_time=figures.worked_out_at.astimezone(dt.UTC).strftime("%H:%M UTC"),
         metric_count=len(metrics),
     )
