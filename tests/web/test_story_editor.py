@@ -411,3 +411,35 @@ def test_a_written_story_reads_back_as_written(title, summary, tags, body):
         "dph.officer",
         "Priya Raman",
     )
+
+
+def test_the_preview_loads_a_dataset_once_however_many_charts_use_it(client, people):
+    """Guards 0dd74c1: the preview loaded each chart's dataset twice per chart block (36
+    catalog queries for three charts); it loads each charted dataset once."""
+    from sqlalchemy import event
+
+    csrf = sign_in(client, "dph.officer")
+    statements: list[str] = []
+
+    def count(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+        statements.append(statement)
+
+    def preview_queries(columns: list[str]) -> int:
+        body = "\n\n".join(["Charts."] + [chart(people.towns, column=c) for c in columns]) + "\n"
+        form = story_form(people, csrf, body=body, address="towns", action="preview")
+        statements.clear()
+        preview = client.post("/staff/stories/preview", data=form, headers={"HX-Request": "true"})
+        assert preview.status_code == 200
+        assert preview.text.count('class="chart story-chart"') == len(columns)
+        return len(statements)
+
+    catalog_engine = people.installation.catalog.engine
+    event.listen(catalog_engine, "before_cursor_execute", count)
+    try:
+        preview_queries(["county"])  # the first request's one-off work is not counted
+        one = preview_queries(["county"])
+        three = preview_queries(["county", "town", "reported"])
+    finally:
+        event.remove(catalog_engine, "before_cursor_execute", count)
+    assert one > 0
+    assert three <= one + 1, f"1 chart: {one} catalog queries; 3 charts: {three}"
