@@ -290,7 +290,7 @@ def test_every_new_catalog_is_hooked_even_where_an_old_ones_id_is_reused():
     from statedata.catalog.db import Catalog
 
     unhooked = 0
-    for attempt in range(600):
+    for attempt in range(200):
         catalog = Catalog("sqlite://")
         stored_quality.keep_in_step(catalog)
         stored_quality.keep_in_step(catalog)  # a second call adds nothing
