@@ -123,7 +123,7 @@ def queue(
     )
 
 
-async def _staff_sender(request: Request) -> Actor | Response:
+async def staff_sender(request: Request) -> Actor | Response:
     """The staff member sending a form, or the page to answer with instead."""
     try:
         actor = await sender(request)
@@ -138,7 +138,7 @@ async def _staff_sender(request: Request) -> Actor | Response:
 
 @router.post("/staff/datasets/{dataset_id}/approve")
 async def approve_dataset(dataset_id: DatasetId, request: Request) -> Response:
-    actor = await _staff_sender(request)
+    actor = await staff_sender(request)
     if isinstance(actor, Response):
         return actor
     installation = request.app.state.installation
@@ -161,7 +161,7 @@ async def approve_dataset(dataset_id: DatasetId, request: Request) -> Response:
 async def decide_draft(draft_id: DraftId, decision: str, request: Request) -> Response:
     if decision not in ("approve", "reject"):
         return not_found(request)
-    actor = await _staff_sender(request)
+    actor = await staff_sender(request)
     if isinstance(actor, Response):
         return actor
     form = await request.form()
@@ -197,7 +197,7 @@ NoticeId = Annotated[int, PathParam(ge=1, le=2_147_483_647)]
 
 @router.post("/staff/notices/{notice_id}/read")
 async def mark_notice_read(notice_id: NoticeId, request: Request) -> Response:
-    actor = await _staff_sender(request)
+    actor = await staff_sender(request)
     if isinstance(actor, Response):
         return actor
     installation = request.app.state.installation
@@ -297,7 +297,7 @@ def _pydantic_errors(error: ValidationError) -> dict[str, str]:
 
 @router.post("/staff/datasets/{dataset_id}/edit", response_class=HTMLResponse)
 async def save_edit(dataset_id: DatasetId, request: Request) -> Response:
-    actor = await _staff_sender(request)
+    actor = await staff_sender(request)
     if isinstance(actor, Response):
         return actor
     form = await request.form()
@@ -427,7 +427,7 @@ def _safe_name(name: str | None) -> str:
 
 @router.post("/staff/publish", response_class=HTMLResponse)
 async def publish_file(request: Request) -> Response:
-    actor = await _staff_sender(request)
+    actor = await staff_sender(request)
     if isinstance(actor, Response):
         return actor
     form = await request.form()

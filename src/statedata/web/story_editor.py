@@ -32,7 +32,7 @@ from statedata.errors import NotFound, StatedataError
 from statedata.query import QueryError
 from statedata.web.base import ENV, address_part, not_found, render
 from statedata.web.charts import ChartColumn, chart_columns, runner
-from statedata.web.staff import NOT_STAFF, is_staff
+from statedata.web.staff import NOT_STAFF, is_staff, staff_sender
 from statedata.web.stories import (
     DRAFT,
     MARKDOWN,
@@ -433,19 +433,6 @@ def needs_approval_for(request: Request, actor: Actor, story: Story) -> bool:
     return needs_approval(actor, access_of(story), settings.drafts_need_approval)
 
 
-async def _staff(request: Request) -> Actor | Response:
-    """The staff member sending a form (its CSRF token checked), or the page to answer with."""
-    try:
-        actor = await sender(request)
-    except StatedataError as error:
-        return error_page(request, error)
-    if actor.is_anonymous:
-        return to_sign_in(request)
-    if not is_staff(actor):
-        return forbidden(request, NOT_STAFF)
-    return actor
-
-
 def _viewer_page(actor: Actor, request: Request) -> Response | None:
     if actor.is_anonymous:
         return to_sign_in(request)
@@ -602,7 +589,7 @@ async def _editor_of(request: Request, slug: str) -> tuple[Actor, Story] | Respo
 async def _save(request: Request, slug: str | None) -> Response:
     base = None
     if slug is None:
-        actor = await _staff(request)
+        actor = await staff_sender(request)
         if isinstance(actor, Response):
             return actor
     else:
@@ -736,7 +723,7 @@ def _charted_datasets(session: Session, body: str) -> list[Dataset]:
 @router.post("/staff/stories/preview", response_class=HTMLResponse)
 async def preview(request: Request) -> Response:
     """The live preview (an htmx fragment), as the public page renders the story."""
-    actor = await _staff(request)
+    actor = await staff_sender(request)
     if isinstance(actor, Response):
         return actor
     form = await request.form()
