@@ -131,3 +131,22 @@ def test_agencies_and_deprecation(home, write_file):
     shown = json.loads(run(home, "datasets", "show", old).stdout)
     assert (shown["status"], shown["replaced_by"]) == ("deprecated", new)
     assert "whole" in run(home, "audit", "verify").stdout
+
+
+def test_users_grant_and_revoke_say_what_changed_and_refuse_what_cannot_be(home):
+    run(home, "users", "add", "pat", "--role", "analyst")
+    granted = run(home, "users", "grant", "pat", "--agency", "dph", "--role", "data_officer")
+    assert granted.stdout.strip() == "pat is now a data officer of DPH."
+    not_a_role = run(home, "users", "grant", "pat", "--agency", "DPH", "--role", "cdo", check=False)
+    assert not_a_role.returncode == 1
+    assert "'cdo' is not an agency role. Use data_officer or publisher." in not_a_role.stderr
+    revoked = run(home, "users", "revoke", "pat", "--agency", "dph", "--role", "data_officer")
+    assert revoked.stdout.strip() == "pat is no longer a data officer of DPH."
+    again = run(
+        home, "users", "revoke", "pat", "--agency", "DPH", "--role", "data_officer", check=False
+    )
+    assert again.returncode == 1 and "pat is not a data officer of DPH." in again.stderr
+    unknown = run(
+        home, "users", "grant", "pat", "--agency", "NOPE", "--role", "publisher", check=False
+    )
+    assert unknown.returncode == 1 and unknown.stdout == ""

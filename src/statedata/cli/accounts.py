@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -38,34 +40,33 @@ def users_password(
         out.print(f"Password set for {user.name}; {ended} open sign-in(s) ended.")
 
 
-@users_app.command("grant")
-def users_grant(
-    name: str,
-    agency: Annotated[str, typer.Option(help="Code of the agency.")],
-    role: Annotated[str, typer.Option(help="data_officer or publisher.")],
-    home: Home = None,
+AgencyCode = Annotated[str, typer.Option(help="Code of the agency.")]
+AgencyRole = Annotated[str, typer.Option(help="data_officer or publisher.")]
+
+
+def _change_role(
+    change: Callable[..., object], done: str, name: str, agency: str, role: str, home: Path | None
 ) -> None:
+    """Grant or revoke (`change`) the role, then say so: "NAME {done} a ROLE of AGENCY"."""
+    with opened(home) as installation, installation.catalog.session() as session:
+        change(session, name, agency, role, actor="cli")
+        out.print(f"{name} {done} a {role.replace('_', ' ')} of {agency.upper()}.")
+
+
+@users_app.command("grant")
+def users_grant(name: str, agency: AgencyCode, role: AgencyRole, home: Home = None) -> None:
     """Give a user a role in an agency (a user may hold roles in several)."""
     from statedata.access.accounts import grant_role
 
-    with opened(home) as installation, installation.catalog.session() as session:
-        grant_role(session, name, agency, role, actor="cli")
-        out.print(f"{name} is now a {role.replace('_', ' ')} of {agency.upper()}.")
+    _change_role(grant_role, "is now", name, agency, role, home)
 
 
 @users_app.command("revoke")
-def users_revoke(
-    name: str,
-    agency: Annotated[str, typer.Option(help="Code of the agency.")],
-    role: Annotated[str, typer.Option(help="data_officer or publisher.")],
-    home: Home = None,
-) -> None:
+def users_revoke(name: str, agency: AgencyCode, role: AgencyRole, home: Home = None) -> None:
     """Take a role in an agency away from a user."""
     from statedata.access.accounts import revoke_role
 
-    with opened(home) as installation, installation.catalog.session() as session:
-        revoke_role(session, name, agency, role, actor="cli")
-        out.print(f"{name} is no longer a {role.replace('_', ' ')} of {agency.upper()}.")
+    _change_role(revoke_role, "is no longer", name, agency, role, home)
 
 
 @users_app.command("disable")
