@@ -24,6 +24,7 @@ import os
 import statistics
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -42,9 +43,9 @@ from statedata.catalog.models import (  # noqa: E402
 )
 from statedata.freshness import stored_quality  # noqa: E402
 from statedata.installation import Installation  # noqa: E402
-from statedata.metrics import plan, snapshot, traffic, usage  # noqa: E402
+from statedata.metrics import attribution, plan, snapshot, usage  # noqa: E402
 
-GENERATOR_VERSION = 4
+GENERATOR_VERSION = 5
 AS_OF = dt.date(2026, 11, 1)
 TARGET_METRICS_S = 2.0
 TARGET_FRESHNESS_S = 1.0
@@ -302,8 +303,8 @@ def generate(installation: Installation, n: int, seed: int = 5) -> dict:
 
 def _usage(installation: Installation, rng: np.random.Generator, ids: list[str]) -> dict:
     """A year of daily counts per kind: Zipf-like popularity, a row only for a day with use.
-    Each batch's monthly sums are added through `metrics.usage.add_to_months`, as the usage
-    counter does when it flushes; that time is reported apart."""
+    Each batch is added to the sums by owner, day and month through `metrics.attribution.add`,
+    as the usage counter does when it flushes; that time is reported apart."""
     n = len(ids)
     days = np.array([(AS_OF - dt.timedelta(days=d)).toordinal() for d in range(365)])
     rank = rng.permutation(n) + 1
@@ -315,8 +316,11 @@ def _usage(installation: Installation, rng: np.random.Generator, ids: list[str])
         with engine.begin() as con:
             con.execute(sa.insert(UsageCount), batch)
         started = time.perf_counter()
+        sums: Counter[tuple[dt.date, str, str]] = Counter()
+        for row in batch:
+            sums[(row["day"], row["dataset_id"], row["kind"])] += row["count"]
         with installation.catalog.session() as session:
-            usage.add_to_months(session, usage.month_sums(batch))
+            attribution.add(session, sums.items())
         month_seconds += time.perf_counter() - started
         written += len(batch)
 
@@ -346,11 +350,11 @@ def _usage(installation: Installation, rng: np.random.Generator, ids: list[str])
         if batch:
             write(batch)
     with engine.connect() as con:
-        month_rows = con.execute(sa.text("SELECT count(*) FROM usage_months")).scalar()
+        sum_rows = con.execute(sa.text("SELECT count(*) FROM usage_rollups")).scalar()
     return {
         "usage_rows": written,
-        "usage_month_rows": int(month_rows or 0),
-        "monthly_sums_seconds": round(month_seconds, 2),
+        "usage_sum_rows": int(sum_rows or 0),
+        "sums_by_owner_seconds": round(month_seconds, 2),
     }
 
 
@@ -410,7 +414,6 @@ def _clear_caches() -> None:
         snapshot._ORDINALS,
         snapshot._VERSIONS,
         snapshot._DICTIONARIES,
-        traffic._MONTHS,
     ):
         cache.clear()
 
@@ -535,9 +538,9 @@ def main() -> None:
         print(
             f"  write side: scoring {side['scored']:,} datasets once {side['score_all_s']} s "
             f"({side['score_all_cpu_s']} s CPU); keeping one dataset's score in step "
-            f"{side['score_one_ms']} ms ({side['score_one_cpu_ms']} ms CPU); monthly sums of "
-            f"{side['usage_rows']:,} daily rows ({side['usage_month_rows']:,} month rows) "
-            f"{side['monthly_sums_seconds']} s; usage flush "
+            f"{side['score_one_ms']} ms ({side['score_one_cpu_ms']} ms CPU); sums by owner of "
+            f"{side['usage_rows']:,} daily rows ({side['usage_sum_rows']:,} rows by day and "
+            f"month) {side['sums_by_owner_seconds']} s; usage flush "
             f"{side['flush_per_count_ms']} ms a count ({side['flush_cpu_per_count_ms']} ms CPU)"
         )
     out = args.workdir / f"metrics-{args.datasets}.json"

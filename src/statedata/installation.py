@@ -11,6 +11,7 @@ from pathlib import Path
 from statedata.catalog.db import Catalog
 from statedata.config import Settings, load_settings
 from statedata.freshness import stored_quality
+from statedata.metrics import attribution
 
 
 class Installation:
@@ -19,6 +20,8 @@ class Installation:
         self.catalog = Catalog(settings.catalog_url)
         # Quality scores kept in the catalog change with the metadata they come from.
         stored_quality.keep_in_step(self.catalog)
+        # Usage summed by agency moves with a dataset that changes agency or listing.
+        attribution.keep_in_step(self.catalog)
 
     @classmethod
     def open(cls, home: Path | str | None = None, **overrides: object) -> Installation:

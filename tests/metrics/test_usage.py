@@ -1,5 +1,6 @@
-"""Usage counting: per dataset, day and kind; batched; nothing about the caller kept; the
-months' sums kept beside the daily counts always equal them."""
+"""Usage counting: per dataset, day and kind; batched; nothing about the caller kept; the sums
+by owner, day and month kept beside the daily counts always equal them (more in
+test_attribution.py)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy import inspect, select
 
 from statedata.catalog import DatasetMetadata
-from statedata.catalog.models import UsageCount, UsageMonth
+from statedata.catalog.models import UsageCount, UsageRollup
 from statedata.ingest import open_table
 from statedata.metrics import UsageCounter, usage_totals
 from statedata.metrics.usage import KINDS, add_counts, insert_counts
@@ -65,19 +66,27 @@ def test_requests_are_counted_by_kind(installation, agency, write_file, serve):
         assert usage_totals(session, "zzzz-zzzz")["api_call"] == 0
 
 
-def _daily_by_month(session) -> dict[tuple[str, str, str], int]:  # type: ignore[no-untyped-def]
+def _daily_by_period(session) -> dict[tuple[str, str, str], int]:  # type: ignore[no-untyped-def]
+    """(span, period, kind) -> the daily counts' sum (the ids here are no datasets)."""
     found: dict[tuple[str, str, str], int] = {}
     for row in session.scalars(select(UsageCount)):
-        key = (row.day.strftime("%Y-%m"), row.dataset_id, row.kind)
-        found[key] = found.get(key, 0) + row.count
+        for key in (
+            ("day", row.day.isoformat(), row.kind),
+            ("month", row.day.isoformat()[:7], row.kind),
+        ):
+            found[key] = found.get(key, 0) + row.count
     return found
 
 
-def _months(session) -> dict[tuple[str, str, str], int]:  # type: ignore[no-untyped-def]
-    return {(m.month, m.dataset_id, m.kind): m.count for m in session.scalars(select(UsageMonth))}
+def _sums(session) -> dict[tuple[str, str, str], int]:  # type: ignore[no-untyped-def]
+    found: dict[tuple[str, str, str], int] = {}
+    for r in session.scalars(select(UsageRollup)):
+        key = (r.span, r.period, r.kind)
+        found[key] = found.get(key, 0) + r.count
+    return found
 
 
-def test_monthly_sums_equal_the_daily_counts_across_month_ends(installation):
+def test_sums_by_day_and_month_equal_the_daily_counts_across_month_ends(installation):
     counter = UsageCounter(installation.catalog)
     rng = random.Random(5)
     # Days either side of month ends, a year end and a leap day.
@@ -97,7 +106,7 @@ def test_monthly_sums_equal_the_daily_counts_across_month_ends(installation):
             counter.record(dataset_id, kind, rng.choice(days))
         counter.flush()
         with installation.catalog.session() as session:
-            assert _months(session) == _daily_by_month(session)
+            assert _sums(session) == _daily_by_period(session)
     with installation.catalog.session() as session:
         insert_counts(
             session,
@@ -118,9 +127,9 @@ def test_monthly_sums_equal_the_daily_counts_across_month_ends(installation):
         )
         add_counts(session, [((dt.date(2028, 4, 1), "abcd-2345", "download"), 2)])
     with installation.catalog.session() as session:
-        months = _months(session)
-        assert months == _daily_by_month(session)
-        assert months[("2028-04", "abcd-2345", "download")] == 5
+        sums = _sums(session)
+        assert sums == _daily_by_period(session)
+        assert sums[("month", "2028-04", "download")] == 5
 
 
 def test_a_failed_flush_adds_to_neither_table(installation):
@@ -129,7 +138,7 @@ def test_a_failed_flush_adds_to_neither_table(installation):
         session.flush()
         raise RuntimeError("the catalog went away")
     with installation.catalog.session() as session:
-        assert _months(session) == {} == _daily_by_month(session)
+        assert _sums(session) == {} == _daily_by_period(session)
 
 
 @pytest.mark.parametrize(
@@ -183,20 +192,51 @@ def test_the_migration_sums_the_daily_counts_kept_before_it(database, request, t
                         "kind": "page_view",
                         "count": 9,
                     },
+                    {
+                        "day": dt.date(2026, 2, 1),
+                        "dataset_id": "stry-abcd",
+                        "kind": "story_view",
+                        "count": 4,
+                    },
                 ],
             )
+        command.upgrade(alembic_config(engine), "0007")
+        months = _rows(engine, "SELECT month, dataset_id, kind, count FROM usage_months")
         command.upgrade(alembic_config(engine), "head")
-        with engine.connect() as connection:
-            months = {
-                (month, dataset_id, kind): count
-                for month, dataset_id, kind, count in connection.execute(
-                    sa.text("SELECT month, dataset_id, kind, count FROM usage_months")
-                )
-            }
+        sums = _rows(
+            engine, "SELECT span, period, kind, agency_id, listed, count FROM usage_rollups"
+        )
+        owners = _rows(engine, "SELECT dataset_id, agency_id, listed FROM usage_owners")
+        command.downgrade(alembic_config(engine), "0007")
+        months_again = _rows(engine, "SELECT month, dataset_id, kind, count FROM usage_months")
     finally:
         engine.dispose()
-    assert months == {
-        ("2026-01", "abcd-2345", "api_call"): 7,
-        ("2026-02", "abcd-2345", "api_call"): 1,
-        ("2026-02", "efgh-6789", "page_view"): 9,
+    assert (
+        months
+        == months_again
+        == {
+            ("2026-01", "abcd-2345", "api_call", 7),
+            ("2026-02", "abcd-2345", "api_call", 1),
+            ("2026-02", "efgh-6789", "page_view", 9),
+            ("2026-02", "stry-abcd", "story_view", 4),
+        }
+    )
+    # No dataset has these ids: their use belongs to nobody and is not listed; a story's
+    # views are summed under no agency, listed.
+    assert owners == {("abcd-2345", 0, False), ("efgh-6789", 0, False)}
+    assert sums == {
+        ("day", "2026-01-01", "api_call", 0, False, 5),
+        ("day", "2026-01-31", "api_call", 0, False, 2),
+        ("day", "2026-02-01", "api_call", 0, False, 1),
+        ("day", "2026-02-01", "page_view", 0, False, 9),
+        ("day", "2026-02-01", "story_view", 0, True, 4),
+        ("month", "2026-01", "api_call", 0, False, 7),
+        ("month", "2026-02", "api_call", 0, False, 1),
+        ("month", "2026-02", "page_view", 0, False, 9),
+        ("month", "2026-02", "story_view", 0, True, 4),
     }
+
+
+def _rows(engine, query: str) -> set[tuple]:  # type: ignore[no-untyped-def]
+    with engine.connect() as connection:
+        return {tuple(row) for row in connection.execute(sa.text(query))}

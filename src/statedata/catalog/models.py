@@ -214,23 +214,40 @@ class UsageCount(Base):
     __tablename__ = "usage_counts"
 
     day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
-    dataset_id: Mapped[str] = mapped_column(String(9), primary_key=True)
+    # Indexed on its own: moving one dataset's sums reads its counts alone.
+    dataset_id: Mapped[str] = mapped_column(String(9), primary_key=True, index=True)
     kind: Mapped[str] = mapped_column(
         String(20), primary_key=True
     )  # api_call | download | page_view
     count: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
-class UsageMonth(Base):
-    """How often a dataset was used in one calendar month ('YYYY-MM'), by kind: the sums of
-    `usage_counts`, kept in step by the code that writes the daily counts (metrics/usage.py),
-    so a year's series reads a row per dataset, kind and month instead of one per day."""
+class UsageOwner(Base):
+    """Where a dataset's usage is summed in `usage_rollups`: its agency (0 for none) and
+    whether it is public and listed, as last seen. Moved with its sums, in the same
+    transaction, when the dataset's agency or listing changes (metrics/attribution.py), so the
+    plan's traffic metrics read a row per agency instead of one per dataset."""
 
-    __tablename__ = "usage_months"
+    __tablename__ = "usage_owners"
 
-    month: Mapped[str] = mapped_column(String(7), primary_key=True)
     dataset_id: Mapped[str] = mapped_column(String(9), primary_key=True)
+    agency_id: Mapped[int] = mapped_column(Integer, default=0)
+    listed: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class UsageRollup(Base):
+    """Usage summed by day ('YYYY-MM-DD') and by month ('YYYY-MM'), kind and owner (agency and
+    listing, from `usage_owners`): kept in step by the code that writes the daily counts
+    (metrics/usage.py) and by the commit hook that moves a dataset's sums when its owner
+    changes. A data story's views are summed under agency 0, listed."""
+
+    __tablename__ = "usage_rollups"
+
+    span: Mapped[str] = mapped_column(String(5), primary_key=True)  # day | month
+    period: Mapped[str] = mapped_column(String(10), primary_key=True)
     kind: Mapped[str] = mapped_column(String(20), primary_key=True)
+    agency_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    listed: Mapped[bool] = mapped_column(Boolean, primary_key=True)
     count: Mapped[int] = mapped_column(BigInteger, default=0)
 
 

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from statedata.metrics.usage import KINDS
+from statedata.metrics.kinds import KINDS, STORY_KINDS
 
 GOALS = {
     1: "A more relevant, easier to use portal",
@@ -85,17 +85,18 @@ def traffic_definitions(kinds: Iterable[str] = KINDS) -> list[Definition]:
         "page_view": ("Page views", "views of dataset pages on the portal"),
         "download": ("Downloads", "downloads of whole datasets (CSV, JSON, Parquet ...)"),
         "api_call": ("API calls", "calls to the SODA and native APIs that read a dataset"),
-        "story_view": ("Data story views", "views of data stories"),
+        "story_view": ("Data story views", "views of published data stories"),
         "dashboard_view": ("Dashboard views", "views of dashboards"),
     }
     found = []
     for kind in kinds:
         name, what = words.get(kind, (kind.replace("_", " ").capitalize(), f"'{kind}' uses"))
+        of_what = "" if kind in STORY_KINDS else " of public datasets"
         found.append(
             Definition(
                 f"traffic.{kind}",
                 name,
-                f"Number of {what} of public datasets in the {WINDOW_DAYS} days up to the day "
+                f"Number of {what}{of_what} in the {WINDOW_DAYS} days up to the day "
                 "asked about; the series gives each calendar month's total.",
                 1,
                 "count",

@@ -40,6 +40,7 @@ from statedata.metrics.definitions import (
     definitions,
     traffic_definitions,
 )
+from statedata.metrics.kinds import KINDS, STORY_KINDS
 from statedata.metrics.snapshot import (
     NO_AGENCY,
     STATUSES,
@@ -54,8 +55,7 @@ from statedata.metrics.snapshot import (
     ordinal_of,
     quality_scores_of,
 )
-from statedata.metrics.traffic import UsageCells, UsageMap, monthly_cells, usage_cells
-from statedata.metrics.usage import KINDS
+from statedata.metrics.traffic import AgencyUse, agency_use
 from statedata.requests import metrics as request_metrics
 from statedata.requests import suggestions as suggestion_rules
 
@@ -70,7 +70,6 @@ __all__ = [
     "Definition",
     "Metric",
     "Report",
-    "UsageCells",
     "Value",
     "compute",
     "day_state",
@@ -328,28 +327,36 @@ def _traffic_metrics(
     scope: Scope,
     as_of: dt.date,
     ends: list[tuple[str, dt.date]],
+    exclude: Sequence[str],
 ) -> list[Metric]:
-    mapping = UsageMap(data)
-    months = monthly_cells(session, [m for m, _ in ends], as_of)
-    recent = usage_cells(session, as_of - dt.timedelta(days=WINDOW_DAYS - 1), as_of)
-    found = {str(k) for cells in (recent, *months.values()) for k in np.unique(cells.kinds)}
-    kinds = sorted(found | set(KINDS), key=_kind_order)
+    months, recent = agency_use(
+        session,
+        data.agency_codes,
+        [m for m, _ in ends],
+        as_of - dt.timedelta(days=WINDOW_DAYS - 1),
+        as_of,
+        exclude,
+    )
+    found = set(recent.by_kind).union(*(use.by_kind for use in months.values()))
+    kinds = sorted(found | set(KINDS) | set(STORY_KINDS), key=_kind_order)
     codes = data.agency_codes
     chosen = np.ones(len(codes), dtype=bool)
     if scope.agency is not None:
         chosen = np.array([code == scope.agency for code in codes])
     metrics = []
     for definition, kind in zip(traffic_definitions(kinds), kinds, strict=True):
-        per_agency = mapping.totals(recent, kind)
+        if kind in STORY_KINDS:
+            # Stories belong to no agency in the catalog: their views are counted whole, and
+            # not at all for one agency.
+            metrics.append(_story_metric(definition, kind, months, recent, ends, scope))
+            continue
+        per_agency = recent.of(kind)
         by_agency = {
             codes[i]: int(per_agency[i]) for i in np.flatnonzero(chosen & (per_agency > 0))
         }
         if scope.agency is not None:
             by_agency = {scope.agency: by_agency.get(scope.agency, 0)}
-        series = [
-            {"month": m, "value": int(mapping.totals(months[m], kind)[chosen].sum())}
-            for m, _ in ends
-        ]
+        series = [{"month": m, "value": int(months[m].of(kind)[chosen].sum())} for m, _ in ends]
         metrics.append(
             Metric(
                 **definition.__dict__,
@@ -359,6 +366,25 @@ def _traffic_metrics(
             )
         )
     return metrics
+
+
+def _story_metric(
+    definition: Definition,
+    kind: str,
+    months: dict[str, AgencyUse],
+    recent: AgencyUse,
+    ends: list[tuple[str, dt.date]],
+    scope: Scope,
+) -> Metric:
+    whole = scope.agency is None
+    return Metric(
+        **definition.__dict__,
+        value=int(recent.of(kind).sum()) if whole else None,
+        by_agency={},
+        series=[
+            {"month": m, "value": int(months[m].of(kind).sum()) if whole else None} for m, _ in ends
+        ],
+    )
 
 
 # Putting it together -----------------------------------------------------------------------
@@ -398,7 +424,7 @@ def compute(
     past[ends[-1][0]] = today
 
     metrics: list[Metric] = []
-    metrics.extend(_traffic_metrics(session, data, scope, as_of, ends))
+    metrics.extend(_traffic_metrics(session, data, scope, as_of, ends, exclude))
 
     state_metrics = _state_metrics(data, since_year)
     by_key = {d.key: d for d in dataset_definitions(since_year)}

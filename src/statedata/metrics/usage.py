@@ -1,9 +1,10 @@
 """Counting use of each dataset per day (API calls, downloads, page views), kept in memory and
 written to the catalog in batches, so a busy server does not write once per request.
 
-Every write of daily counts also adds them to the month's sums (`usage_months`) in the same
-transaction, so the monthly series read a row per dataset, kind and month; counts written any
-other way must go through `add_counts` or `insert_counts` to keep the two in step.
+Every write of daily counts also adds them to their owner's sums by day and month
+(`usage_rollups`, metrics/attribution.py) in the same transaction, so the plan's traffic metrics
+read a row per agency, kind and period; counts written any other way must go through
+`add_counts` or `insert_counts` to keep the two in step.
 Nothing about who asked is kept: only the dataset, the day, the kind and the count.
 """
 
@@ -12,21 +13,19 @@ from __future__ import annotations
 import datetime as dt
 import threading
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import func, insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from statedata.catalog.db import Catalog
-from statedata.catalog.models import UsageCount, UsageMonth
+from statedata.catalog.models import UsageCount
+from statedata.metrics import attribution
+from statedata.metrics.kinds import KINDS, STORY_KINDS
 
-KINDS = ("api_call", "download", "page_view")
-# A data story's page views, under the story's 9-character key (web/stories.py); kept apart
-# from KINDS, which are the uses of datasets that the plan's traffic metrics count.
-STORY_KINDS = ("story_view",)
+__all__ = ["KINDS", "STORY_KINDS", "UsageCounter", "add_counts", "insert_counts", "usage_totals"]
 
 
 class UsageCounter:
@@ -83,10 +82,12 @@ class UsageCounter:
 
 
 def add_counts(session: Session, counts: Iterable[tuple[tuple[dt.date, str, str], int]]) -> None:
-    """Add ((day, dataset id, kind), count) to the daily counts and their months' sums."""
-    months: Counter[tuple[str, str, str]] = Counter()
+    """Add ((day, dataset id, kind), count) to the daily counts and their owners' sums."""
+    counts = list(counts)
+    # The owners first: in PostgreSQL this locks them, so a dataset changing hands meanwhile
+    # waits for these counts and moves them too.
+    attribution.add(session, counts)
     for (day, dataset_id, kind), n in counts:
-        months[(day.strftime("%Y-%m"), dataset_id, kind)] += n
         where = (
             (UsageCount.day == day)
             & (UsageCount.dataset_id == dataset_id)
@@ -103,44 +104,18 @@ def add_counts(session: Session, counts: Iterable[tuple[tuple[dt.date, str, str]
         except IntegrityError:
             # Another server process inserted the same day first.
             session.execute(update(UsageCount).where(where).values(count=UsageCount.count + n))
-    add_to_months(session, months)
 
 
 def insert_counts(session: Session, rows: Sequence[dict[str, Any]]) -> None:
     """Insert daily counts that are not in the catalog yet ({"day", "dataset_id", "kind",
-    "count"} each, as a bulk load has them) and add them to their months' sums."""
+    "count"} each, as a bulk load has them) and add them to their owners' sums."""
     if not rows:
         return
-    session.execute(insert(UsageCount), list(rows))
-    add_to_months(session, month_sums(rows))
-
-
-def month_sums(rows: Iterable[dict[str, Any]]) -> Counter[tuple[str, str, str]]:
-    """Daily count rows summed by (month 'YYYY-MM', dataset id, kind)."""
-    months: Counter[tuple[str, str, str]] = Counter()
+    sums: Counter[tuple[dt.date, str, str]] = Counter()
     for row in rows:
-        months[(row["day"].strftime("%Y-%m"), row["dataset_id"], row["kind"])] += row["count"]
-    return months
-
-
-def add_to_months(session: Session, months: Mapping[tuple[str, str, str], int]) -> None:
-    """Add to each (month, dataset, kind)'s sum in one statement per batch: an insert that
-    adds to the row already there, which PostgreSQL and SQLite both do atomically."""
-    if not months:
-        return
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    rows = [
-        {"month": month, "dataset_id": dataset_id, "kind": kind, "count": n}
-        for (month, dataset_id, kind), n in months.items()
-    ]
-    table = UsageMonth.__table__
-    statement = dialect.insert(table)
-    statement = statement.on_conflict_do_update(
-        index_elements=["month", "dataset_id", "kind"],
-        set_={"count": table.c.count + statement.excluded["count"]},
-    )
-    for start in range(0, len(rows), 50_000):
-        session.execute(statement, rows[start : start + 50_000])
+        sums[(row["day"], row["dataset_id"], row["kind"])] += row["count"]
+    attribution.add(session, sums.items())
+    session.execute(insert(UsageCount), list(rows))
 
 
 def usage_totals(session: Session, dataset_id: str) -> dict[str, int]:
