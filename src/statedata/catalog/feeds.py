@@ -22,8 +22,12 @@ class Feed(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     dataset_id: Mapped[str] = mapped_column(ForeignKey("datasets.id"), index=True)
     kind: Mapped[str] = mapped_column(String(20))  # http | folder | sql | soda | ckan
-    # Where to read: {"url": ...} | {"path": ..., "pattern": ...} | {"database_url": ...,
-    # "query": ...} | {"portal": ..., "dataset": ...}; a secret in it is kept as given.
+    # Where to read, by kind (ingest/feeds/sources.py validates it): {"url": ...} | {"path": ...,
+    # "pattern": ...} | {"database": ..., "query": ...} | {"portal": ..., "dataset" or
+    # "resource": ...}. A SQL feed names one of the databases the operator configured (the
+    # feed_databases setting holds their addresses and passwords); feeds made before databases
+    # were named carry "database_url" instead. A token or header in it is kept as given and
+    # masked when shown.
     source: Mapped[dict] = mapped_column(JSON)
     schedule: Mapped[str] = mapped_column(String(100))  # cron: "0 6 * * *"
     mode: Mapped[str] = mapped_column(String(20), default="replace")
