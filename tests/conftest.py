@@ -30,6 +30,26 @@ settings.load_profile("statedata")
 DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Keep the tests that share an expensive fixture on one pytest-xdist worker (`--dist
+    loadgroup`), so it is built once rather than once per worker: the browser tests share
+    Chromium and the demo portal it browses; a module-scoped fixture (a demo build, an index)
+    serves its whole file. Runs before xdist's own hook, which reads the groups."""
+    if not config.pluginmanager.hasplugin("xdist"):
+        return  # `-p no:xdist`: one process, nothing to group
+    for item in items:
+        fixtures = getattr(item, "_fixtureinfo", None)
+        if fixtures is None:
+            continue
+        if "browser" in fixtures.names_closure:
+            item.add_marker(pytest.mark.xdist_group("browser"))
+            continue
+        scopes = {d[-1].scope for d in fixtures.name2fixturedefs.values() if d}
+        if scopes & {"module", "class", "package"}:
+            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
+
+
 def postgres_url() -> str:
     return os.environ.get("STATEDATA_TEST_DATABASE_URL", DEFAULT_PG_URL)
 

@@ -6,10 +6,9 @@ from __future__ import annotations
 import csv
 import io
 import os
-import socket
+import re
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from decimal import Decimal, InvalidOperation
@@ -26,35 +25,30 @@ CSV_TEXT = (
 )
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @contextmanager
 def _serving(env: dict[str, str]) -> Iterator[str]:
-    """`statedata serve` in its own process on a free port, until the block ends."""
-    port = _free_port()
+    """`statedata serve` in its own process, until the block ends. It binds port 0, so the
+    system picks a free port as it binds (a port picked beforehand could be taken by another
+    process in between); uvicorn's start-up line says which."""
     cli = [sys.executable, "-m", "statedata.cli"]
     server = subprocess.Popen(
-        [*cli, "serve", "--port", str(port)],
+        [*cli, "serve", "--port", "0"],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
+        text=True,
     )
-    base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{base}/api/v1/health", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert server.poll() is None, server.stderr.read().decode()
-            assert time.monotonic() < deadline, "the server did not start"
-            time.sleep(0.1)
+        said: list[str] = []
+        for line in server.stderr:  # type: ignore[union-attr]
+            said.append(line)
+            started = re.search(r"Uvicorn running on (http://127\.0\.0\.1:\d+)", line)
+            if started:
+                base = started.group(1)
+                break
+        else:
+            raise AssertionError("the server did not start: " + "".join(said))
+        assert httpx.get(f"{base}/api/v1/health", timeout=30).status_code == 200
         yield base
     finally:
         server.terminate()

@@ -26,6 +26,10 @@ def people(installation, agency):
     return agency
 
 
+# Signing in checks an argon2 hash (memory-hard on purpose): on a machine busy with other test
+# workers httpx's default 5-second timeout is too short for it, so every client here waits 30.
+
+
 def sign_in(url: str, name: str) -> tuple[httpx.Client, str]:
     client = httpx.Client(base_url=url, timeout=30)
     answer = client.post("/api/v1/session", json={"name": name, "password": PASSWORD})
@@ -34,7 +38,7 @@ def sign_in(url: str, name: str) -> tuple[httpx.Client, str]:
 
 
 def test_sign_in_sets_an_httponly_cookie_and_returns_roles(live_server, people):
-    client = httpx.Client(base_url=live_server.url)
+    client = httpx.Client(base_url=live_server.url, timeout=30)
     answer = client.post("/api/v1/session", json={"name": "olivia.officer", "password": PASSWORD})
     assert answer.status_code == 200
     cookie = answer.headers["set-cookie"]
@@ -45,7 +49,7 @@ def test_sign_in_sets_an_httponly_cookie_and_returns_roles(live_server, people):
 
 
 def test_sign_in_by_form_works_too(live_server, people):
-    client = httpx.Client(base_url=live_server.url)
+    client = httpx.Client(base_url=live_server.url, timeout=30)
     answer = client.post("/api/v1/session", data={"name": "ann.analyst", "password": PASSWORD})
     assert answer.status_code == 200
     assert client.get("/api/v1/session").json()["roles"] == ["analyst"]
@@ -72,7 +76,7 @@ def test_guessing_is_stopped(installation, serve, people):
     installation.settings.sign_in_attempts = 3
     server = serve(installation)
     try:
-        client = httpx.Client(base_url=server.url)
+        client = httpx.Client(base_url=server.url, timeout=30)
         codes = [
             client.post(
                 "/api/v1/session", json={"name": "pat.publisher", "password": "guess number x"}
@@ -104,7 +108,9 @@ def test_sign_out_without_csrf_is_refused_and_with_it_ends_the_session(live_serv
     assert client.delete("/api/v1/session").status_code == 403
     assert client.get("/api/v1/session").status_code == 200
     assert client.delete("/api/v1/session", headers={"X-CSRF-Token": csrf}).status_code == 200
-    replay = httpx.Client(base_url=live_server.url, cookies={"statedata_session": cookie})
+    replay = httpx.Client(
+        base_url=live_server.url, cookies={"statedata_session": cookie}, timeout=30
+    )
     # A replayed cookie reads as anonymous and cannot change anything.
     assert replay.get("/api/v1/session").status_code == 401
     posted = replay.post("/api/v1/me/keys", json={}, headers={"X-CSRF-Token": csrf})
@@ -128,7 +134,9 @@ def test_your_keys_are_yours(live_server, people):
     assert [k["key_id"] for k in listed] == [key["key_id"]] and "secret" not in listed[0]
     gone = pat.delete(f"/api/v1/me/keys/{key['key_id']}", headers={"X-CSRF-Token": pat_csrf})
     assert gone.json()["revoked_at"] is not None
-    with_key = httpx.get(f"{live_server.url}/api/v1/session", auth=tuple(key["use_as"].split(":")))
+    with_key = httpx.get(
+        f"{live_server.url}/api/v1/session", auth=tuple(key["use_as"].split(":")), timeout=30
+    )
     assert with_key.status_code == 401
 
 
@@ -184,6 +192,6 @@ def test_the_cdo_grants_roles_in_several_agencies(installation, live_server, peo
 
 
 def test_anonymous_and_analysts_cannot_list_users(live_server, people):
-    assert httpx.get(f"{live_server.url}/api/v1/users").status_code == 401
+    assert httpx.get(f"{live_server.url}/api/v1/users", timeout=30).status_code == 401
     ann, _ = sign_in(live_server.url, "ann.analyst")
     assert ann.get("/api/v1/users").status_code == 403

@@ -16,7 +16,9 @@ def test_an_oversized_json_body_is_refused(installation, serve):
             content=(b"a" * 1024 for _ in range(8)),
             headers={"Content-Type": "application/json"},
         )
-        small = httpx.post(f"{server.url}/api/v1/session", json={"name": "x", "password": "y"})
+        small = httpx.post(
+            f"{server.url}/api/v1/session", json={"name": "x", "password": "y"}, timeout=30
+        )
         listed = httpx.get(f"{server.url}/api/v1/suggestions").json()
     finally:
         server.stop()

@@ -106,10 +106,29 @@ def server() -> Iterator[SourceServer]:
     running.stop()
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+@pytest.fixture
+def refused_port() -> Iterator[int]:
+    """A loopback port that refuses connections: bound but never listening, and held for the
+    test, so no other process (another test worker) can start listening there meanwhile."""
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        yield holder.getsockname()[1]
+
+
+def start_smtp(handler: object, **options: object):  # type: ignore[no-untyped-def]
+    """aiosmtpd's server in a thread on a loopback port the system picks when it binds (a port
+    picked beforehand could be taken by another process in between); `.port` is that port."""
+    from aiosmtpd.controller import Controller
+
+    class LoopbackController(Controller):
+        def _trigger_server(self) -> None:
+            # aiosmtpd's start-up check connects to `self.port`: make it the port bound.
+            self.port = self.server.sockets[0].getsockname()[1]
+            super()._trigger_server()
+
+    controller = LoopbackController(handler, hostname="127.0.0.1", port=0, **options)
+    controller.start()
+    return controller
 
 
 class Sink:
@@ -123,13 +142,9 @@ class Sink:
 
 @pytest.fixture
 def smtp_sink() -> Iterator[tuple[Sink, int]]:
-    from aiosmtpd.controller import Controller
-
     sink = Sink()
-    port = free_port()
-    controller = Controller(sink, hostname="127.0.0.1", port=port)
-    controller.start()
-    yield sink, port
+    controller = start_smtp(sink)
+    yield sink, controller.port
     controller.stop()
 
 
@@ -410,11 +425,11 @@ def test_failure_streak_tells_the_agency_once_in_app_and_by_email(
 
 
 def test_email_waits_while_the_smtp_server_is_down(
-    installation, agency, write_file, server, smtp_sink
+    installation, agency, write_file, server, smtp_sink, refused_port
 ):
     sink, port = smtp_sink
     installation.settings.smtp_host = "127.0.0.1"
-    installation.settings.smtp_port = free_port()  # nothing listens there
+    installation.settings.smtp_port = refused_port
     with installation.catalog.session() as session:
         add_user(session, "dph.officer", "data_officer", "DPH", email="officer@dph.example.gov")
     dataset_id = make_dataset(installation, write_file)
@@ -481,10 +496,10 @@ def test_sql_feed_streams_a_query_to_a_new_version(installation, agency, write_f
     assert rows(installation, dataset_id)[-1] == ("Town 12344", 12344)
 
 
-def test_sql_feed_errors_never_show_the_password(installation, agency, write_file):
+def test_sql_feed_errors_never_show_the_password(installation, agency, write_file, refused_port):
     dataset_id = make_dataset(installation, write_file)
     installation.settings.feed_databases = {
-        "agency": f"postgresql://reader:S3cretPw@127.0.0.1:{free_port()}/agency"
+        "agency": f"postgresql://reader:S3cretPw@127.0.0.1:{refused_port}/agency"
     }
     feed_id = add_feed(
         installation, dataset_id, "sql", {"database": "agency", "query": "SELECT * FROM cases"}
@@ -688,7 +703,6 @@ def test_email_signs_in_to_the_smtp_server_when_set(
 ):
     # The sink answers a refused sign-in only by hanging up after a while.
     monkeypatch.setattr("statedata.notify.email.TIMEOUT_SECONDS", 2.0)
-    from aiosmtpd.controller import Controller
     from aiosmtpd.smtp import AuthResult, LoginPassword
 
     from statedata.catalog import notices
@@ -701,19 +715,12 @@ def test_email_signs_in_to_the_smtp_server_when_set(
         return AuthResult(success=auth_data.password == b"mail-Secret-1")
 
     sink = Sink()
-    port = free_port()
-    controller = Controller(
-        sink,
-        hostname="127.0.0.1",
-        port=port,
-        authenticator=authenticator,
-        auth_required=True,
-        auth_require_tls=False,
+    controller = start_smtp(
+        sink, authenticator=authenticator, auth_required=True, auth_require_tls=False
     )
-    controller.start()
     try:
         settings = installation.settings
-        settings.smtp_host, settings.smtp_port = "127.0.0.1", port
+        settings.smtp_host, settings.smtp_port = "127.0.0.1", controller.port
         settings.smtp_username, settings.smtp_password = "portal", "wrong-password"
         with installation.catalog.session() as session:
             add_user(session, "dph.officer", "data_officer", "DPH", email="officer@dph.example.gov")
