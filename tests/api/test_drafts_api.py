@@ -3,20 +3,16 @@ wait for the agency's data officer; the public sees neither until then."""
 
 from __future__ import annotations
 
-import base64
-
 import httpx
 import pytest
 
+from auth_headers import basic_auth  # type: ignore[import-not-found]
 from statedata.access.accounts import add_user, create_key
 from statedata.catalog import service
 
 
 def _client(url: str, key: str | None = None) -> httpx.Client:
-    headers = {}
-    if key:
-        headers["Authorization"] = "Basic " + base64.b64encode(key.encode()).decode()
-    return httpx.Client(base_url=url, headers=headers, timeout=30)
+    return httpx.Client(base_url=url, headers=basic_auth(key), timeout=30)
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ to PATH_VALUES (and so considered) before it can land.
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import itertools
 import re
@@ -18,6 +17,7 @@ import pytest
 from fastapi.routing import APIRoute
 from starlette.routing import Route
 
+from auth_headers import basic_auth  # type: ignore[import-not-found]
 from statedata.access.accounts import add_user, create_key
 from statedata.catalog import DatasetMetadata, service
 from statedata.catalog.feeds import Feed
@@ -143,7 +143,7 @@ def governance(installation, live_server, world):
     protected = world["protected"]
 
     def as_(who: str) -> httpx.Client:
-        return httpx.Client(base_url=live_server.url, headers=_auth(world["keys"][who]))
+        return httpx.Client(base_url=live_server.url, headers=basic_auth(world["keys"][who]))
 
     today = dt.date.today()
     with as_("own.officer") as officer, as_("chief") as chief, as_("granted.analyst") as analyst:
@@ -312,12 +312,6 @@ def _requests(app, world: dict):  # type: ignore[no-untyped-def]
     )
 
 
-def _auth(key: str | None) -> dict[str, str]:
-    if key is None:
-        return {}
-    return {"Authorization": "Basic " + base64.b64encode(key.encode()).decode()}
-
-
 # A page's search box showing back what the caller typed (the portal's /browse) says nothing
 # the caller did not send; anything else with a marker in it still counts.
 ECHOES = [f'value="{value}"' for value in PROBES.values() if value]
@@ -359,7 +353,7 @@ def test_no_route_leaks_a_protected_dataset_or_a_draft(
     app = create_app(installation)
     key = None if who == "anonymous" else world["keys"][who]
     leaks = []
-    with httpx.Client(base_url=live_server.url, timeout=60, headers=_auth(key)) as client:
+    with httpx.Client(base_url=live_server.url, timeout=60, headers=basic_auth(key)) as client:
         for method, path in _requests(app, world):
             body = {} if method in ("POST", "PUT", "PATCH") else None
             response = client.request(method, path, params=PROBES, json=body)
@@ -384,7 +378,7 @@ def test_no_route_leaks_a_protected_dataset_or_a_draft(
 @pytest.mark.parametrize("who", ["anonymous", "other.publisher"])
 def test_counts_leave_out_what_the_caller_may_not_see(live_server, world, who):
     key = None if who == "anonymous" else world["keys"][who]
-    with httpx.Client(base_url=live_server.url, headers=_auth(key)) as client:
+    with httpx.Client(base_url=live_server.url, headers=basic_auth(key)) as client:
         agencies = {a["code"]: a for a in client.get("/api/v1/agencies").json()["results"]}
         assert agencies["OWN"]["dataset_count"] == 0
         assert client.get("/api/v1/datasets").json()["total"] == 1
@@ -398,7 +392,9 @@ def test_the_walk_does_reach_the_rows_for_those_allowed(installation, live_serve
     with installation.catalog.session() as session:
         add_user(session, "own.publisher", "publisher", "OWN")
         key, secret = create_key(session, "own.publisher")
-    with httpx.Client(base_url=live_server.url, headers=_auth(f"{key.key_id}:{secret}")) as client:
+    with httpx.Client(
+        base_url=live_server.url, headers=basic_auth(f"{key.key_id}:{secret}")
+    ) as client:
         rows = client.get(f"/resource/{world['protected']}.json", params={"$limit": 1})
         assert _leaks(rows)
         count = client.get(f"/resource/{world['protected']}.json?$select=count(*)")

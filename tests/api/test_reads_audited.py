@@ -3,12 +3,11 @@ door. Reads of open data are not (they are counted, without identities, as usage
 
 from __future__ import annotations
 
-import base64
-
 import httpx
 import pytest
 from sqlalchemy import select
 
+from auth_headers import basic_auth  # type: ignore[import-not-found]
 from statedata.access.accounts import add_user, create_key
 from statedata.catalog import DatasetMetadata, audit
 from statedata.catalog.models import AuditEvent
@@ -29,7 +28,7 @@ def datasets(installation, agency, write_file):
     with installation.catalog.session() as session:
         add_user(session, "pat", "publisher", agency)
         key, secret = create_key(session, "pat")
-    made["auth"] = "Basic " + base64.b64encode(f"{key.key_id}:{secret}".encode()).decode()
+    made["auth"] = basic_auth(f"{key.key_id}:{secret}")
     return made
 
 
@@ -40,7 +39,7 @@ def _reads(installation) -> list[AuditEvent]:
 
 def test_reads_of_protected_rows_are_audited_by_door(installation, live_server, datasets):
     protected = datasets["protected"]
-    with httpx.Client(base_url=live_server.url, headers={"Authorization": datasets["auth"]}) as c:
+    with httpx.Client(base_url=live_server.url, headers=datasets["auth"]) as c:
         assert c.get(f"/resource/{protected}.json").status_code == 200
         assert c.get(f"/resource/{protected}/1.json").status_code == 200
         assert c.get(f"/api/v1/datasets/{protected}/rows.csv").status_code == 200

@@ -3,12 +3,11 @@ what an API key opens, plain 400s, and the Discovery API's q going through the s
 
 from __future__ import annotations
 
-import base64
-
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from auth_headers import basic_auth  # type: ignore[import-not-found]
 from statedata.access.accounts import add_user, create_key
 from statedata.catalog import DatasetMetadata, service
 
@@ -39,8 +38,7 @@ def world(installation):
             made[title] = service.create_dataset(session, metadata, agency, cats).id
         add_user(session, "dph.publisher", "publisher", "DPH")
         key, secret = create_key(session, "dph.publisher")
-    token = base64.b64encode(f"{key.key_id}:{secret}".encode()).decode()
-    return {"ids": made, "staff": {"Authorization": f"Basic {token}"}}
+    return {"ids": made, "staff": basic_auth(f"{key.key_id}:{secret}")}
 
 
 def test_search_answers_hits_facets_and_corrections(http, world):

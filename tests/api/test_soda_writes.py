@@ -3,12 +3,11 @@ other agencies' writes refused; bad bodies refused; nothing changes on refusal."
 
 from __future__ import annotations
 
-import base64
-
 import pytest
 from requests.exceptions import HTTPError
 from sodapy import Socrata
 
+from auth_headers import basic_auth  # type: ignore[import-not-found]
 from statedata.access.accounts import add_user, create_key
 from statedata.catalog import DatasetMetadata, service
 from statedata.ingest import open_table
@@ -90,9 +89,8 @@ def test_anonymous_write_is_401_and_changes_nothing(http, live_server, towns):
 
 def test_other_agency_key_is_403(http, installation, towns):
     key_id, secret = _key(installation, "dot.user", "DOT")
-    auth = "Basic " + base64.b64encode(f"{key_id}:{secret}".encode()).decode()
     response = http.put(
-        f"/resource/{towns}.json", json=[{"town": "X"}], headers={"Authorization": auth}
+        f"/resource/{towns}.json", json=[{"town": "X"}], headers=basic_auth(f"{key_id}:{secret}")
     )
     assert response.status_code == 403 and response.json()["code"] == "access.forbidden"
 

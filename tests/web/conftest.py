@@ -4,7 +4,6 @@ the browser tests Debian's Chromium driven by Playwright."""
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -14,6 +13,7 @@ from browsing import AXE, CHROMIUM, DESKTOP  # type: ignore[import-not-found]
 from fastapi.testclient import TestClient
 from sqlalchemy import update
 
+from auth_headers import basic_auth  # type: ignore[import-not-found]
 from statedata.access.accounts import add_user, create_key
 from statedata.api.app import create_app
 from statedata.catalog import DatasetMetadata, service
@@ -42,10 +42,6 @@ class Portal:
     old: str  # deprecated, replaced by `towns`
     late: str  # weekly, last updated 60 days ago
     staff_key: str  # a DPH publisher's "key_id:secret"
-
-
-def staff_headers(key: str) -> dict[str, str]:
-    return {"Authorization": "Basic " + base64.b64encode(key.encode()).decode()}
 
 
 @pytest.fixture
@@ -122,7 +118,7 @@ def client(portal: Portal) -> Iterator[TestClient]:
 @pytest.fixture
 def staff(portal: Portal) -> dict[str, str]:
     """Headers that sign requests as a publisher of the dataset's agency."""
-    return staff_headers(portal.staff_key)
+    return basic_auth(portal.staff_key)
 
 
 # Browser tests ----------------------------------------------------------------------------

@@ -14,7 +14,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from conftest import SECRET_TITLE, staff_headers  # type: ignore[import-not-found]
+from auth_headers import basic_auth  # type: ignore[import-not-found]
+from conftest import SECRET_TITLE  # type: ignore[import-not-found]
 from statedata.errors import InvalidInput
 from statedata.web.charts import (
     BINS,
@@ -169,7 +170,7 @@ def test_a_dataset_the_viewer_may_not_see_draws_nothing(client, portal):
 def test_staff_of_the_agency_chart_their_protected_data(client, portal):
     answer = client.get(
         f"/d/{portal.secret}/chart?chart=compare&x=diagnosis&measure=count",
-        headers={**HX, **staff_headers(portal.staff_key)},
+        headers={**HX, **basic_auth(portal.staff_key)},
     )
     assert answer.status_code == 200
     assert "qq-private-value has the most rows: 1" in answer.text

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from conftest import staff_headers  # type: ignore[import-not-found]
+from auth_headers import basic_auth  # type: ignore[import-not-found]
 from statedata.catalog import DatasetMetadata
 from statedata.ingest import open_table
 from statedata.storage import NewDataset, publish
@@ -212,7 +212,7 @@ def test_protected_boundaries_are_never_borrowed_nor_named(
             agency,
         ),
     )
-    for headers in ({}, staff_headers(portal.staff_key)):
+    for headers in ({}, basic_auth(portal.staff_key)):
         page = client.get(f"/d/{portal.towns}", headers=headers, follow_redirects=True)
         assert "places" not in _form_questions(page.text)
         answer = client.get(
@@ -240,7 +240,7 @@ def test_a_protected_dataset_with_shapes_draws_nothing_for_the_public(
     assert answer.status_code == 404 and SHAPES_TITLE not in answer.text
     staff = client.get(
         f"/d/{dataset_id}/chart?chart=places&x=town&measure=count",
-        headers={**HX, **staff_headers(portal.staff_key)},
+        headers={**HX, **basic_auth(portal.staff_key)},
     )
     # The agency's own staff map their own protected shapes.
     assert staff.status_code == 200

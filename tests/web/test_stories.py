@@ -8,7 +8,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy import select
 
-from conftest import SECRET_TITLE, staff_headers  # type: ignore[import-not-found]
+from auth_headers import basic_auth  # type: ignore[import-not-found]
+from conftest import SECRET_TITLE  # type: ignore[import-not-found]
 from statedata.catalog.models import UsageCount
 from statedata.web.stories import Story, chart_block, parse_front_matter
 
@@ -86,7 +87,7 @@ def test_a_story_with_its_chart_and_no_raw_html(client, portal):  # type: ignore
     # The chart over the protected dataset shows nothing at all to an anonymous reader.
     assert text.count('class="chart story-chart"') == 1
     assert SECRET_TITLE not in text and "qq-" not in text
-    staff = client.get("/stories/towns-and-counties", headers=staff_headers(portal.staff_key))
+    staff = client.get("/stories/towns-and-counties", headers=basic_auth(portal.staff_key))
     assert staff.text.count('class="chart story-chart"') == 2
 
 
