@@ -29,12 +29,14 @@ LONG = (
 )
 
 
-def metrics_score(installation, dataset_id: str) -> tuple[int, bool, int]:
-    """(score, required complete, datasets scored afresh) as the plan metrics find them."""
+def metrics_score(installation, dataset_id: str, count_each: bool = False) -> tuple[int, bool, int]:
+    """(score, required complete, datasets scored afresh) as the plan metrics find them:
+    with the dictionary counted dataset by dataset (`count_each`), or only when the kept
+    rows' totals do not match the catalog's (what the metrics do)."""
     snapshot._QUALITY.clear()
     with installation.catalog.session() as session:
         data = plan.load_datasets(session)
-        counts = plan.dictionary_counts(session)
+        counts = plan.dictionary_counts(session) if count_each else None
         state = plan.day_state(data, TODAY.toordinal())
         i = data.ids.index(dataset_id)
         chosen = np.zeros(len(data), dtype=bool)
@@ -52,9 +54,10 @@ def assert_in_step(installation, dataset_id: str, step: str) -> None:
         assert row.rules == quality.RULES_VERSION, step
         assert row.points == fresh.day_free_points, step
         assert row.required_complete == fresh.required_metadata_complete, step
-    score, required, scored_afresh = metrics_score(installation, dataset_id)
-    assert (score, required) == (fresh.total, fresh.required_metadata_complete), step
-    assert scored_afresh == 0, f"{step}: the metrics scored it again instead of reading it"
+    for count_each in (False, True):
+        score, required, scored_afresh = metrics_score(installation, dataset_id, count_each)
+        assert (score, required) == (fresh.total, fresh.required_metadata_complete), step
+        assert scored_afresh == 0, f"{step}: the metrics scored it again instead of reading it"
 
 
 @pytest.fixture
@@ -204,6 +207,30 @@ def test_a_column_added_behind_the_catalogs_back_is_seen_by_its_count(installati
         fresh = quality.score(service.get_dataset(session, dataset_id), TODAY)
     score, _, scored_afresh = metrics_score(installation, dataset_id)
     assert (score, scored_afresh) == (fresh.total, 1)
+
+
+@pytest.mark.parametrize("description", ["", "   "])
+def test_a_column_undescribed_behind_the_catalogs_back_is_seen_by_the_totals(
+    installation, dataset_id, description
+):
+    # No count of columns or tags changes, nor the metadata time: only the catalog's total
+    # of described columns tells the kept row is out of date.
+    with installation.catalog.session() as session:
+        _describe_all(session, dataset_id)
+    assert_in_step(installation, dataset_id, "every column described")
+    with installation.catalog.engine.begin() as connection:
+        connection.execute(
+            update(Column)
+            .where(Column.dataset_id == dataset_id, Column.field_name == "town")
+            .values(description=description)
+        )
+    with installation.catalog.session() as session:
+        fresh = quality.score(service.get_dataset(session, dataset_id), TODAY)
+        kept = session.get(StoredQuality, dataset_id)
+        assert (kept.columns, kept.described) == (3, 3)
+    score, required, scored_afresh = metrics_score(installation, dataset_id)
+    assert (score, required, scored_afresh) == (fresh.total, fresh.required_metadata_complete, 1)
+    assert_in_step(installation, dataset_id, "kept by the metrics")
 
 
 def test_points_made_by_other_rules_are_not_used(installation, dataset_id):

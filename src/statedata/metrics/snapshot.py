@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 from sqlalchemy import (
+    BigInteger,
     Date,
     Integer,
     String,
@@ -42,6 +43,7 @@ from statedata.catalog.models import (
     Column,
     Dataset,
     DatasetTag,
+    StoredQuality,
     Version,
 )
 from statedata.errors import StatedataError
@@ -528,9 +530,10 @@ _QUALITY: dict[tuple, tuple[int, bool]] = {}
 _DICTIONARIES: dict[str, tuple[tuple, dict[str, tuple[int, int, int]]]] = {}
 
 
-def dictionary_counts(session: Session) -> dict[str, tuple[int, int, int]]:
+def dictionary_counts(session: Session, remembered: bool = True) -> dict[str, tuple[int, int, int]]:
     """Dataset id -> (columns, described columns, tags), in two grouped queries, remembered
-    until a column, a tag, a version or a dataset's metadata changes."""
+    until a column, a tag, a version or a dataset's metadata changes (unless not
+    `remembered`: a change behind the catalog's back may change none of these)."""
     connection = session.connection()
     signature = (
         *connection.execute(select(func.count(), func.max(Column.id))).one(),
@@ -544,11 +547,9 @@ def dictionary_counts(session: Session) -> dict[str, tuple[int, int, int]]:
     )
     catalog = catalog_key(session)
     cached = _DICTIONARIES.get(catalog)
-    if cached is not None and cached[0] == signature:
+    if remembered and cached is not None and cached[0] == signature:
         return cached[1]
-    described = func.count(
-        case((func.length(func.trim(func.coalesce(Column.description, ""))) > 0, 1))
-    )
+    described = func.count(case((stored_quality.described(), 1)))
     found: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
     for dataset_id, total, with_text in fetch(
         session, select(Column.dataset_id, func.count(), described).group_by(Column.dataset_id)
@@ -580,13 +581,14 @@ def _quality_metadata(session: Session, ids: list[str], everything: bool) -> dic
 
 
 ON_TIME = [STATUSES.index(s) for s in quality_scores.ON_TIME_STATUSES]
+_COUNT_SHIFT = 1 << 20
 
 
 def quality_scores_of(
     session: Session,
     data: Datasets,
     chosen: np.ndarray,
-    counts: dict[str, tuple[int, int, int]],
+    counts: dict[str, tuple[int, int, int]] | None,
     state: DayState,
 ) -> tuple[np.ndarray, np.ndarray]:
     """The quality score and required-metadata flag of each chosen dataset on the day.
@@ -595,31 +597,37 @@ def quality_scores_of(
     (freshness/stored_quality.py) when their stamp matches the dataset; the others are
     scored here and kept, so the next run finds them. The "updated on schedule" point comes
     from the day's freshness, as `quality.score` gives it.
+
+    `counts` are each dataset's (columns, described columns, tags), as `dictionary_counts`
+    gives them; None works them out only where needed (see `_counts_as_kept`).
     """
     n = len(data)
     points = np.zeros(n, dtype=np.int32)
     required = np.zeros(n, dtype=bool)
     stamps = data.extra.get("metadata_stamp") or [None] * n
-    picked = np.flatnonzero(chosen).tolist()
-    # Plain tuples compared as wholes: 100,000 of them in a few tenths of a second.
-    kept = {
-        row[0]: ((row[1], row[2], row[3], row[4], bool(row[5]), row[6]), row[7], row[8])
-        for row in fetch(session, stored_quality.kept_query())
-    }
+    current, kept_points, dataset_counts = _kept(session, data)
+    if counts is not None or (dataset_counts < 0).any() or not _counts_as_kept(session):
+        if counts is None:
+            counts = dictionary_counts(session, remembered=False)
+        nothing = (0, 0, 0)
+        kept_counts = dataset_counts
+        dataset_counts = np.array(
+            [counts.get(did, nothing) for did in data.ids], dtype=np.int64
+        ).reshape(n, 3)
+        current &= (kept_counts == dataset_counts).all(axis=1)
+    use = chosen & current
+    points[use] = kept_points[use] >> 1
+    required[use] = (kept_points[use] & 1).astype(bool)
     ids, frequency_of = data.ids, data.frequencies
     has_agency = (~data.no_agency).tolist()
     frequency = data.frequency.tolist()
-    nothing = (0, 0, 0)
     missing: list[tuple[int, stored_quality.Stamp]] = []
-    for i in picked:
-        did = ids[i]
-        ncols, ndescribed, ntags = counts.get(did, nothing)
+    # Every dataset without current points is scored and kept, chosen or not, so the
+    # totals agree again and the next run need not count each dataset's dictionary.
+    for i in np.flatnonzero(~current).tolist():
+        ncols, ndescribed, ntags = dataset_counts[i].tolist()
         key = (stamps[i], ncols, ndescribed, ntags, has_agency[i], frequency_of[frequency[i]])
-        row = kept.get(did)
-        if row is not None and row[0] == key:
-            points[i], required[i] = row[1], row[2]
-            continue
-        found = _QUALITY.get((did, key))
+        found = _QUALITY.get((ids[i], key))
         if found is None:
             missing.append((i, stored_quality.Stamp(*key)))
         else:
@@ -627,7 +635,92 @@ def quality_scores_of(
     if missing:
         _score_missing(session, data, missing, points, required)
     scores = _with_on_time(data, chosen, state, points)
-    return scores, required
+    return scores, required & chosen
+
+
+def _counts_as_kept(session: Session) -> bool:
+    """Whether every dataset has points kept by the current rules and the catalog holds as
+    many columns, described columns and tags as the kept rows say, all told: then each row's
+    counts are taken as its dataset's, which spares counting them dataset by dataset.
+
+    Changes made through the catalog's sessions score their datasets again as they commit;
+    this catches those made behind its back that change a total (a column or tag added or
+    removed, a column described or not). One that keeps every total (a column moved from one
+    dataset to another) is not seen."""
+    kept = (
+        select(
+            func.count().label("rows"),
+            func.sum(StoredQuality.columns).label("columns"),
+            func.sum(StoredQuality.described).label("described"),
+            func.sum(StoredQuality.tags).label("tags"),
+        )
+        .join(Dataset, Dataset.id == StoredQuality.dataset_id)
+        .where(StoredQuality.rules == quality_scores.RULES_VERSION)
+        .subquery()
+    )
+    statement = select(
+        select(func.count()).select_from(Dataset).scalar_subquery(),
+        select(func.count()).select_from(Column).scalar_subquery(),
+        select(func.count()).where(stored_quality.described()).scalar_subquery(),
+        select(func.count()).select_from(DatasetTag).scalar_subquery(),
+        kept.c.rows,
+        kept.c.columns,
+        kept.c.described,
+        kept.c.tags,
+    ).select_from(kept)
+    datasets, columns, described, tags, *kept_row = fetch(session, statement)[0]
+    return [int(value or 0) for value in kept_row] == [datasets, columns, described, tags]
+
+
+def _kept(session: Session, data: Datasets) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For each dataset: whether points kept by the current rules match its metadata time,
+    agency and frequency now; those points * 2 + required complete; the (columns, described,
+    tags) they were computed from (-1 without such points). Compared by the database, dataset
+    by dataset in id order, so no stamp text is read."""
+    row = StoredQuality
+    matches = and_(
+        row.metadata_stamp == stored_quality.metadata_stamp(),
+        row.has_agency == Dataset.agency_id.is_not(None),
+        row.update_frequency.is_not_distinct_from(Dataset.update_frequency),
+    )
+    # Each count below 2**20 (a million columns in one dataset): three in one integer.
+    counts = (
+        cast(row.columns, BigInteger) * _COUNT_SHIFT + row.described
+    ) * _COUNT_SHIFT + row.tags
+    statement = (
+        select(
+            Dataset.id,
+            case((matches, row.points * 2 + cast(row.required_complete, Integer)), else_=-1),
+            func.coalesce(counts, -1),
+        )
+        .select_from(Dataset)
+        .outerjoin(
+            row,
+            and_(row.dataset_id == Dataset.id, row.rules == quality_scores.RULES_VERSION),
+        )
+        .order_by(Dataset.id)
+    )
+    rows = fetch(session, statement)
+    n = len(data)
+    kept_points = np.full(n, -1, dtype=np.int64)
+    packed_counts = np.full(n, -1, dtype=np.int64)
+    if rows:
+        ids, packed, counted = zip(*rows, strict=True)
+        if list(ids) == data.ids:  # read in the same order as the datasets: no lookup
+            kept_points[:] = packed
+            packed_counts[:] = counted
+        else:  # datasets added since `data` was read
+            position = {did: i for i, did in enumerate(ids)}
+            index = np.array([position.get(did, -1) for did in data.ids], dtype=np.int64)
+            found = index >= 0
+            kept_points[found] = np.array(packed, dtype=np.int64)[index[found]]
+            packed_counts[found] = np.array(counted, dtype=np.int64)[index[found]]
+    mask = _COUNT_SHIFT - 1
+    kept_counts = np.stack(
+        [packed_counts >> 40, (packed_counts >> 20) & mask, packed_counts & mask], axis=1
+    )
+    kept_counts[packed_counts < 0] = -1
+    return kept_points >= 0, kept_points, kept_counts
 
 
 def _score_missing(
