@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+import random
+
+from sqlalchemy import select
 
 from statedata.catalog import service
-from statedata.freshness import Freshness
+from statedata.catalog.models import Dataset
+from statedata.freshness import Freshness, evaluate
 from statedata.freshness.report import rows, summary
+from statedata.freshness.status import INTERVALS
 
 TODAY = dt.date(2026, 6, 1)
 
@@ -44,3 +49,59 @@ def test_one_agencys_report_and_the_summary(installation, make_dataset):
         found = rows(session, TODAY, "DOT")
     assert [r.id for r in found] == [theirs]
     assert summary(found)["due"] == 1 and sum(summary(found).values()) == 1
+
+
+# Every kind of frequency the catalog may hold, valid or not.
+FREQUENCIES = [None, "", "irregular", "not updated", "R/P9X", *INTERVALS]
+EASTERN = dt.timezone(dt.timedelta(hours=-5))
+
+
+def test_each_row_is_evaluate_of_its_dataset(installation, make_dataset):
+    picks = random.Random(2026)
+    for number in range(3 * len(FREQUENCIES)):
+        last = dt.date(2018, 1, 1) + dt.timedelta(days=picks.randrange(3300))
+        make_dataset(
+            f"Dataset {picks.randrange(10)}",
+            None,
+            None if number % 5 == 0 else last,
+            created=dt.date(2015, 1, 1) + dt.timedelta(days=picks.randrange(1200)),
+            update_frequency=FREQUENCIES[number % len(FREQUENCIES)],
+            status=picks.choice(["active", "active", "retired", "deprecated"]),
+        )
+    # Updated just before midnight UTC, and late in the evening west of UTC (the next day
+    # in UTC): the report's day is the one the database holds.
+    make_dataset("Late", "daily", None, data_updated_at=at(TODAY) + dt.timedelta(hours=11.99))
+    make_dataset(
+        "West", "weekly", None, data_updated_at=dt.datetime(2026, 5, 25, 22, tzinfo=EASTERN)
+    )
+    days = [
+        TODAY,
+        dt.date(2026, 5, 30),
+        dt.date(2019, 3, 2),
+        dt.date(2031, 1, 1),
+        dt.date(2015, 6, 1),
+    ]
+    with installation.catalog.session() as session:
+        datasets = {d.id: d for d in session.scalars(select(Dataset))}
+        ordered = session.scalars(select(Dataset.id).order_by(Dataset.title, Dataset.id)).all()
+        for as_of in days:
+            found = rows(session, as_of, include_retired=True)
+            assert [row.id for row in found] == ordered
+            for row in found:
+                dataset = datasets[row.id]
+                expected = evaluate(
+                    dataset.update_frequency, dataset.data_updated_at or dataset.created_at, as_of
+                )
+                assert (row.last_update, row.due_date, row.status, row.days_late) == (
+                    expected.last_update,
+                    expected.due_date,
+                    expected.status,
+                    expected.days_late,
+                ), (row.id, as_of)
+                assert (row.title, row.frequency, row.dataset_status) == (
+                    dataset.title,
+                    dataset.update_frequency,
+                    dataset.status,
+                )
+                assert row.agency == (dataset.agency.code if dataset.agency else None)
+        assert len(rows(session, TODAY)) == sum(d.status != "retired" for d in datasets.values())

@@ -423,11 +423,18 @@ def evaluate_many(
     """Status (index into STATUSES) and days late on `day` of datasets expected at
     `frequency`, last updated on `lasts` (ordinals): `freshness.evaluate`'s rules, for many
     at once (a property test holds them equal)."""
+    status, days_late, _ = _evaluate(frequency, lasts, day)
+    return status, days_late
+
+
+def _evaluate(
+    frequency: str | None, lasts: np.ndarray, day: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """`evaluate_many` and the due dates (ordinals; FAR where nothing is due)."""
     n = len(lasts)
-    if frequency == "not updated":
-        return np.full(n, _STATUS[Freshness.NOT_UPDATED], np.int64), np.zeros(n, np.int64)
-    if frequency not in INTERVALS:
-        return np.full(n, _STATUS[Freshness.NO_SCHEDULE], np.int64), np.zeros(n, np.int64)
+    if frequency == "not updated" or frequency not in INTERVALS:
+        none = Freshness.NOT_UPDATED if frequency == "not updated" else Freshness.NO_SCHEDULE
+        return np.full(n, _STATUS[none], np.int64), np.zeros(n, np.int64), np.full(n, FAR)
     due = _due_ordinals(frequency, lasts)
     interval = due - lasts
     late = day - due
@@ -441,7 +448,27 @@ def evaluate_many(
         np.where(within, _STATUS[Freshness.DUE], _STATUS[Freshness.FRESH]),
     )
     days_late = np.where(past_grace, late, np.where(within, np.maximum(late, 0), 0))
-    return status.astype(np.int64), days_late.astype(np.int64)
+    return status.astype(np.int64), days_late.astype(np.int64), due
+
+
+def evaluate_groups(
+    codes: np.ndarray, frequencies: Sequence[str | None], lasts: np.ndarray, day: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Status (index into STATUSES), days late and due date (ordinal; FAR where nothing is
+    due) on `day` of datasets expected at frequencies[codes[i]], last updated on lasts[i]
+    (ordinals): `freshness.evaluate`'s rules for a whole catalog."""
+    status = np.zeros(len(codes), dtype=np.int64)
+    days_late = np.zeros(len(codes), dtype=np.int64)
+    due = np.full(len(codes), FAR, dtype=np.int64)
+    for code in np.unique(codes).tolist():
+        group = np.flatnonzero(codes == code)
+        # Many datasets share a last update: each date is evaluated once.
+        unique, inverse = np.unique(lasts[group], return_inverse=True)
+        found_status, found_late, found_due = _evaluate(frequencies[code], unique, day)
+        status[group] = found_status[inverse]
+        days_late[group] = found_late[inverse]
+        due[group] = found_due[inverse]
+    return status, days_late, due
 
 
 _DAY_STATES: dict[tuple[int, bytes], tuple[np.ndarray, np.ndarray]] = {}
@@ -455,15 +482,11 @@ def _freshness(
     days_late = np.zeros(len(data), dtype=np.int32)
     chosen = np.flatnonzero(public)
     if len(chosen):
-        codes = data.frequency[chosen]
-        lasts = last[chosen].astype(np.int64)
-        for code in np.unique(codes).tolist():
-            group = codes == code
-            # Many datasets share a last update: each date is evaluated once.
-            unique, inverse = np.unique(lasts[group], return_inverse=True)
-            found_status, found_late = evaluate_many(data.frequencies[code], unique, day)
-            status[chosen[group]] = found_status[inverse]
-            days_late[chosen[group]] = found_late[inverse]
+        found_status, found_late, _ = evaluate_groups(
+            data.frequency[chosen], data.frequencies, last[chosen].astype(np.int64), day
+        )
+        status[chosen] = found_status
+        days_late[chosen] = found_late
     return status, days_late
 
 
