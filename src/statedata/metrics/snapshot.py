@@ -73,12 +73,6 @@ def day_text(session: Session, column: Any) -> Any:
     return func.substr(cast(column, String), 1, 10)
 
 
-def month_text(session: Session, column: Any) -> Any:
-    if session.get_bind().dialect.name == "postgresql":
-        return func.to_char(column, "YYYY-MM")
-    return func.substr(cast(column, String), 1, 7)
-
-
 # julianday('0001-01-01') is 1721425.5: the whole part of a date's julianday less this is
 # its ordinal.
 _JULIAN_DAY_OF_ORDINAL_ZERO = 1721424
@@ -189,14 +183,6 @@ def _dimension_bits(session: Session) -> Any:
         for bit, name in enumerate(EQUITY_DIMENSIONS)
     ]
     return reduce(operator.add, bits)
-
-
-def index_of(sorted_ids: np.ndarray, order: np.ndarray, wanted: np.ndarray) -> np.ndarray:
-    """Each wanted id's index into the datasets, or -1 when it is not one of them."""
-    if not len(sorted_ids) or not len(wanted):
-        return np.full(len(wanted), -1, dtype=np.int64)
-    pos = np.clip(np.searchsorted(sorted_ids, wanted), 0, len(sorted_ids) - 1)
-    return np.where(sorted_ids[pos] == wanted, order[pos], -1)
 
 
 class CatalogChanging(StatedataError):
