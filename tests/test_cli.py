@@ -150,3 +150,13 @@ def test_users_grant_and_revoke_say_what_changed_and_refuse_what_cannot_be(home)
         home, "users", "grant", "pat", "--agency", "NOPE", "--role", "publisher", check=False
     )
     assert unknown.returncode == 1 and unknown.stdout == ""
+
+
+def test_a_misspelt_setting_is_refused_by_name(tmp_path):
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "statedata.toml").write_text('databse_url = "postgresql://elsewhere/catalog"\n')
+    result = run(home, "init", check=False)
+    assert result.returncode == 1
+    assert "databse_url: is not a name we know" in result.stderr
+    assert not (home / "catalog.sqlite").exists()

@@ -11,7 +11,7 @@ import os
 import tomllib
 from pathlib import Path
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 DEFAULT_HOME = Path("statedata-home")
 
@@ -32,6 +32,10 @@ DEFAULT_CATEGORIES = [
 
 class Settings(BaseModel):
     """Every setting of an installation, documented in docs/configuration.md."""
+
+    # A misspelt setting must not pass silently: `databse_url` would leave the catalog in
+    # SQLite without a word.
+    model_config = ConfigDict(extra="forbid")
 
     home: Path = Field(default=DEFAULT_HOME, description="Folder holding the catalog and data.")
     database_url: str | None = Field(

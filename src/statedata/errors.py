@@ -169,6 +169,8 @@ def from_validation(error: Exception) -> InvalidInput:
     for item in getattr(error, "errors", lambda: [])():
         where = ".".join(str(part) for part in item.get("loc", ()) if part != "body")
         message = str(item.get("msg", "is not valid")).removeprefix("Value error, ")
+        if item.get("type") == "extra_forbidden":
+            message = "is not a name we know (check its spelling)"
         problems.append(f"{where}: {message}" if where else message)
     text = "; ".join(problems) or str(error)
     return InvalidInput(f"Some values are not valid: {text}.", problems=problems)

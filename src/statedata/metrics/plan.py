@@ -439,8 +439,7 @@ def compute(
         )
 
     chosen = today.public & scope.mask
-    counts = dictionary_counts(session)
-    scores, required = quality_scores_of(session, data, chosen, counts, today)
+    scores, required = quality_scores_of(session, data, chosen, None, today)
     quality_value = _round(float(scores[chosen].mean()), 1) if np.count_nonzero(chosen) else None
     by_agency_scores: dict[str, Value] = {}
     for i, code in enumerate(data.agency_codes):
