@@ -143,7 +143,9 @@ def governance(installation, live_server, world):
     protected = world["protected"]
 
     def as_(who: str) -> httpx.Client:
-        return httpx.Client(base_url=live_server.url, headers=basic_auth(world["keys"][who]))
+        return httpx.Client(
+            base_url=live_server.url, headers=basic_auth(world["keys"][who]), timeout=30
+        )
 
     today = dt.date.today()
     with as_("own.officer") as officer, as_("chief") as chief, as_("granted.analyst") as analyst:
@@ -378,7 +380,7 @@ def test_no_route_leaks_a_protected_dataset_or_a_draft(
 @pytest.mark.parametrize("who", ["anonymous", "other.publisher"])
 def test_counts_leave_out_what_the_caller_may_not_see(live_server, world, who):
     key = None if who == "anonymous" else world["keys"][who]
-    with httpx.Client(base_url=live_server.url, headers=basic_auth(key)) as client:
+    with httpx.Client(base_url=live_server.url, headers=basic_auth(key), timeout=30) as client:
         agencies = {a["code"]: a for a in client.get("/api/v1/agencies").json()["results"]}
         assert agencies["OWN"]["dataset_count"] == 0
         assert client.get("/api/v1/datasets").json()["total"] == 1
@@ -393,7 +395,7 @@ def test_the_walk_does_reach_the_rows_for_those_allowed(installation, live_serve
         add_user(session, "own.publisher", "publisher", "OWN")
         key, secret = create_key(session, "own.publisher")
     with httpx.Client(
-        base_url=live_server.url, headers=basic_auth(f"{key.key_id}:{secret}")
+        base_url=live_server.url, headers=basic_auth(f"{key.key_id}:{secret}"), timeout=30
     ) as client:
         rows = client.get(f"/resource/{world['protected']}.json", params={"$limit": 1})
         assert _leaks(rows)
@@ -409,7 +411,7 @@ def test_a_listed_non_public_dataset_shows_its_metadata_but_never_its_rows(
 ):
     with installation.catalog.session() as session:
         session.get(Dataset, world["protected"]).metadata_public = True
-    with httpx.Client(base_url=live_server.url) as client:
+    with httpx.Client(base_url=live_server.url, timeout=30) as client:
         catalog = client.get("/data.json").json()
         dcat_validator.validate(catalog)
         entry = next(d for d in catalog["dataset"] if d["title"] == SECRET_TITLE)

@@ -39,7 +39,7 @@ def _reads(installation) -> list[AuditEvent]:
 
 def test_reads_of_protected_rows_are_audited_by_door(installation, live_server, datasets):
     protected = datasets["protected"]
-    with httpx.Client(base_url=live_server.url, headers=datasets["auth"]) as c:
+    with httpx.Client(base_url=live_server.url, headers=datasets["auth"], timeout=30) as c:
         assert c.get(f"/resource/{protected}.json").status_code == 200
         assert c.get(f"/resource/{protected}/1.json").status_code == 200
         assert c.get(f"/api/v1/datasets/{protected}/rows.csv").status_code == 200

@@ -221,7 +221,7 @@ def test_vote_once_per_address_and_once_per_user(http, installation, staff):
 
 
 def test_concurrent_votes_from_many_addresses(installation, live_server, staff):
-    with httpx.Client(base_url=live_server.url) as http:
+    with httpx.Client(base_url=live_server.url, timeout=30) as http:
         made = suggest(http)
     url = f"{BASE}/{made['id']}/votes"
     addresses = [f"127.0.1.{n}" for n in range(1, 11)] * 2  # each address votes twice

@@ -25,7 +25,7 @@ def test_address_is_throttled_and_a_token_is_not(tmp_path, serve):
     _register(installation, "my-app", "other")
     server = serve(installation)
     try:
-        with httpx.Client(base_url=server.url) as http:
+        with httpx.Client(base_url=server.url, timeout=30) as http:
             statuses = [http.get("/api/v1/datasets").status_code for _ in range(5)]
             assert statuses == [200, 200, 200, 429, 429]
             refused = http.get("/api/v1/datasets")
@@ -63,7 +63,9 @@ def test_an_unregistered_token_is_throttled_as_its_address(tmp_path, serve):
     _register(installation, "known")
     server = serve(installation)
     try:
-        with httpx.Client(base_url=server.url, headers={"X-App-Token": "made-up"}) as http:
+        with httpx.Client(
+            base_url=server.url, headers={"X-App-Token": "made-up"}, timeout=30
+        ) as http:
             statuses = [http.get("/api/v1/datasets").status_code for _ in range(4)]
             assert statuses == [200, 200, 200, 429]
             assert "Register an app token" in http.get("/api/v1/datasets").json()["message"]

@@ -54,7 +54,7 @@ def test_requests_are_counted_by_kind(installation, agency, write_file, serve):
     ).dataset_id
     server = serve(installation)
     try:
-        with httpx.Client(base_url=server.url) as http:
+        with httpx.Client(base_url=server.url, timeout=30) as http:
             for _ in range(3):
                 assert http.get(f"/api/v1/datasets/{dataset_id}/rows.csv").status_code == 200
             assert http.get(f"/api/v1/datasets/{dataset_id}").status_code == 200
