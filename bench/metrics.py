@@ -8,7 +8,7 @@ Targets (there is no peer to compare with): all metrics under 2 s, freshness und
 
 The catalog is generated once per database and size (bulk inserts through SQLAlchemy core)
 and reused while its marker file matches; the figures the app keeps beside the data (each
-dataset's stored quality points, monthly usage sums) are written through the app's own
+dataset's stored quality points, usage sums by agency and listing) are written through the app's own
 functions and their cost is reported as the write side. Usage is sparse and Zipf-like, as
 real portals' is: a few datasets are used every day, most on a few days a year, and a day
 with no use stores no row (36.5 million rows for every dataset every day would describe no
@@ -408,15 +408,7 @@ def time_flush(installation: Installation, n: int = 1000) -> dict:
 
 def _clear_caches() -> None:
     """Forget everything remembered in memory between runs (what the catalog keeps stays)."""
-    for cache in (
-        snapshot._DUES,
-        snapshot._DAY_STATES,
-        snapshot._QUALITY,
-        snapshot._ORDINALS,
-        snapshot._VERSIONS,
-        snapshot._DICTIONARIES,
-    ):
-        cache.clear()
+    snapshot.forget()
 
 
 def timed(function, installation: Installation) -> tuple[float, float]:  # type: ignore[no-untyped-def]
@@ -434,6 +426,17 @@ def time_metrics(installation: Installation) -> float:
     started = time.perf_counter()
     report(installation, AS_OF)
     return time.perf_counter() - started
+
+
+def change_one_dataset(installation: Installation) -> None:
+    """One dataset's metadata written (to what it held) by raw SQL, outside the timing: the
+    catalog's change mark moves, so a running server reads the catalog again."""
+    with installation.catalog.engine.begin() as connection:
+        first = connection.execute(sa.text("SELECT min(id) FROM datasets")).scalar()
+        connection.execute(
+            sa.text("UPDATE datasets SET update_frequency = update_frequency WHERE id = :id"),
+            {"id": first},
+        )
 
 
 def time_freshness(installation: Installation) -> float:
@@ -491,6 +494,7 @@ def run(name: str, installation: Installation, n: int, repeat: int, marker: Path
     figures: dict[str, list[tuple[float, float]]] = {
         "metrics_cold": [],
         "metrics_warm": [],
+        "metrics_after_a_change": [],
         "freshness_cold": [],
         "freshness_warm": [],
         "freshness_report": [],
@@ -503,6 +507,8 @@ def run(name: str, installation: Installation, n: int, repeat: int, marker: Path
         _clear_caches()
         figures["metrics_cold"].append(timed(time_metrics, installation))
         figures["metrics_warm"].append(timed(time_metrics, installation))
+        change_one_dataset(installation)
+        figures["metrics_after_a_change"].append(timed(time_metrics, installation))
     medians = {k: round(statistics.median(w for w, _ in v), 3) for k, v in figures.items()}
     cpu = {k: round(statistics.median(c for _, c in v), 3) for k, v in figures.items()}
     return {
@@ -547,6 +553,7 @@ def main() -> None:
         for what, target in (
             ("metrics_cold", TARGET_METRICS_S),
             ("metrics_warm", TARGET_METRICS_S),
+            ("metrics_after_a_change", TARGET_METRICS_S),
             ("freshness_cold", TARGET_FRESHNESS_S),
             ("freshness_warm", TARGET_FRESHNESS_S),
             ("freshness_report", TARGET_FRESHNESS_S),

@@ -577,3 +577,29 @@ def test_freshness_of_many_datasets_at_once_is_freshness_one_by_one(frequency, l
     expected = [evaluate(frequency, last, day) for last in lasts]
     assert [snapshot.STATUSES[int(s)] for s in status] == [e.status for e in expected]
     assert late.tolist() == [e.days_late for e in expected]
+
+
+MONTH_ENDS = [
+    dt.date(2024, 1, 31),
+    dt.date(2024, 2, 29),
+    dt.date(2023, 8, 31),
+    dt.date(2025, 12, 31),
+]
+
+
+@given(
+    frequency=st.sampled_from(list(INTERVALS)),
+    lasts=st.lists(
+        st.one_of(
+            st.dates(dt.date(1900, 1, 1), dt.date(2100, 12, 31)), st.sampled_from(MONTH_ENDS)
+        ),
+        min_size=1,
+        max_size=30,
+    ),
+)
+def test_due_dates_of_many_datasets_are_due_date_one_by_one(frequency, lasts):
+    from statedata.freshness import due_date
+    from statedata.metrics import snapshot
+
+    found = snapshot._due_ordinals(frequency, np.array([d.toordinal() for d in lasts]))
+    assert found.tolist() == [due_date(frequency, last).toordinal() for last in lasts]

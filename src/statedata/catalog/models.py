@@ -387,3 +387,16 @@ class ApiKey(Base):
 # The governance and feed tables share this metadata.
 from statedata.catalog import feeds as _feeds  # noqa: E402, F401
 from statedata.catalog import sharing as _sharing  # noqa: E402, F401
+
+
+class CatalogChange(Base):
+    """Writes to the tables the plan metrics read (catalog/changes.py), counted by triggers
+    that migration 0009 puts on them, so a raw SQL change counts as well as one through the
+    catalog. SQLite keeps one row whose `changes` grows with each row written; PostgreSQL adds
+    a row per writing transaction (its id), so concurrent writers never wait on one another.
+    Rows are only added, so the sum of `changes` grows with every committed write."""
+
+    __tablename__ = "catalog_changes"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    changes: Mapped[int] = mapped_column(BigInteger, default=1)

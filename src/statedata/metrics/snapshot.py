@@ -37,6 +37,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
+from statedata.catalog.changes import change_mark
 from statedata.catalog.models import (
     Agency,
     AuditEvent,
@@ -47,7 +48,7 @@ from statedata.catalog.models import (
     Version,
 )
 from statedata.errors import StatedataError
-from statedata.freshness import Freshness, due_date, stored_quality
+from statedata.freshness import Freshness, stored_quality
 from statedata.freshness import quality as quality_scores
 from statedata.freshness.status import GRACE_DAYS, INTERVALS, STALE_MIN_DAYS
 
@@ -93,25 +94,20 @@ def day_number(session: Session, column: Any, missing: int) -> Any:
 
 def automated(session: Session, column: Any) -> Any:
     """1 where `is_automated` holds for the source `column`, else 0: worked out by the
-    database (a test holds the two equal)."""
+    database (a test holds the two equal). Prefixes first, and the pattern only on names of
+    its length: matching it on each of 250,000 versions was most of reading them."""
     if session.get_bind().dialect.name == "postgresql":
-        # Prefixes first and the pattern only on names of its length: a regular expression
-        # on each of 250,000 versions was most of reading them.
-        return case(
-            (or_(column.startswith("feed:"), column.startswith("soda")), 1),
-            (
-                and_(
-                    func.length(column).in_((36, 37)),
-                    column.op("~")(r"^[0-9a-f]{32}\.(csv|json)$"),
-                ),
-                1,
-            ),
-            else_=0,
-        )
-    hex_name = "[0-9a-f]" * 32
-    patterns = ("feed:*", "soda*", f"{hex_name}.csv", f"{hex_name}.json")
-    found = or_(*(column.op("GLOB")(pattern) for pattern in patterns))
-    return case((found, 1), else_=0)
+        prefixed = or_(column.startswith("feed:"), column.startswith("soda"))
+        upload = column.op("~")(r"^[0-9a-f]{32}\.(csv|json)$")
+    else:  # GLOB, not LIKE: SQLite's LIKE ignores case
+        prefixed = or_(column.op("GLOB")("feed:*"), column.op("GLOB")("soda*"))
+        hex_name = "[0-9a-f]" * 32
+        upload = or_(column.op("GLOB")(f"{hex_name}.csv"), column.op("GLOB")(f"{hex_name}.json"))
+    return case(
+        (prefixed, 1),
+        (and_(func.length(column).in_((36, 37)), upload), 1),
+        else_=0,
+    )
 
 
 _ORDINALS: dict[str, int] = {}
@@ -148,6 +144,11 @@ class Datasets:
     version_auto: np.ndarray
     has_versions: np.ndarray
     extra: dict[str, list[Any]] = field(default_factory=dict)
+    # With the versions: each dataset's stored quality row as `_kept` gives it, read in
+    # the same statement (kept points * 2 + required, or -1; packed counts, or -1).
+    kept: tuple[np.ndarray, np.ndarray] | None = None
+    # The catalog's change mark they were read under (None: not to be reused).
+    mark: tuple[str, int] | None = None
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -212,14 +213,51 @@ def load_datasets(
     with days, flags and counts worked out by the database as integers.
 
     Without `history` the versions are not read: each dataset's last update is then its
-    `data_updated_at`, right for today but not for days before its last update."""
+    `data_updated_at`, right for today but not for days before its last update.
+
+    What was read is kept, read-only, and given again while the catalog's change mark
+    (catalog/changes.py) stays the same: a running server reads 100,000 datasets only after
+    something changed."""
+    mark = _mark(session)
+    key = (mark, frozenset(exclude), with_metadata, history)
+    if mark is not None and key in _DATASETS:
+        return _DATASETS[key]
     # The datasets and their versions are two statements: a version published between them
     # is in the second but not in the counts of the first; reading both again sees it in both.
     for _attempt in range(3):
         found = _read(session, exclude, with_metadata, history)
         if found is not None:
-            return found
-    raise CatalogChanging("The catalog changed while it was read; try again.")
+            break
+    else:
+        raise CatalogChanging("The catalog changed while it was read; try again.")
+    if mark is not None:
+        found.mark = mark
+        _read_only(found)
+        # What was read under an earlier mark of this catalog will not be asked for again.
+        for stale in [k for k in list(_DATASETS) if k[0][0] == mark[0] and k[0] != mark]:
+            _DATASETS.pop(stale, None)
+        if len(_DATASETS) > 16:
+            _DATASETS.clear()
+        _DATASETS[key] = found
+    return found
+
+
+# What was read under each change mark (catalog/changes.py), while it still holds.
+_DATASETS: dict[tuple, Datasets] = {}
+
+
+def _mark(session: Session) -> tuple[str, int] | None:
+    """The catalog and its change mark, or None where the session has written."""
+    mark = change_mark(session)
+    return None if mark is None else (catalog_key(session), mark)
+
+
+def _read_only(data: Datasets) -> None:
+    # Shared by every caller until the catalog changes: none may change it for the others.
+    for value in vars(data).values():
+        for array in value if isinstance(value, tuple) else (value,):
+            if isinstance(array, np.ndarray):
+                array.flags.writeable = False
 
 
 def _read(
@@ -240,6 +278,10 @@ def _read(
         func.coalesce(func.nullif(Dataset.publication_state, ""), "published") == "published",
     )
     source: Any = Dataset.__table__
+    kept_columns: list[Any] = []
+    if history:
+        # Their stored quality rows come with them: one pass over the datasets, not two.
+        source, kept_columns = _with_kept(source)
     if not history:
         version_count: Any = literal(0)
     elif session.get_bind().dialect.name == "postgresql":
@@ -268,6 +310,7 @@ def _read(
         day_number(session, Dataset.data_updated_at, FAR),
         _dimension_bits(session),
         version_count,
+        *kept_columns,
     ]
     extra_columns = [
         Dataset.title,
@@ -293,7 +336,8 @@ def _read(
     by_column = list(zip(*rows, strict=True)) if rows else [()] * (len(columns) + 12)
     ids, freq, stamps = list(by_column[0]), by_column[1], by_column[2]
     numbers = [np.array(values, dtype=np.int64) for values in by_column[3 : len(columns)]]
-    agency_ids, listed_flags, gone_flags, created, retired, updated, dims, counts = numbers
+    agency_ids, listed_flags, gone_flags, created, retired, updated, dims, counts = numbers[:8]
+    kept = (numbers[8], numbers[9]) if kept_columns else None
     agency = agency_lookup[agency_ids]
     listed_now = listed_flags.astype(bool)
     excluded = set(exclude)
@@ -334,6 +378,7 @@ def _read(
         version_auto=auto,
         has_versions=has_versions,
         extra=extra,
+        kept=kept,
     )
 
 
@@ -396,22 +441,30 @@ def is_automated(source: str | None) -> bool:
 
 # frequency -> last update (ordinal) -> due date (ordinal): a due date does not depend on the
 # day asked about, so a year of month-ends works each one out once.
-_DUES: dict[str, dict[int, int]] = {}
 _STATUS = {status: STATUSES.index(status) for status in STATUSES}
+_UNIX_EPOCH = dt.date(1970, 1, 1).toordinal()
+_SATURDAY = 5
 
 
 def _due_ordinals(frequency: str, lasts: np.ndarray) -> np.ndarray:
-    cache = _DUES.setdefault(frequency, {})
-    if len(cache) > 2_000_000:  # a long-running server: keep memory bounded
-        cache.clear()
-    found = np.empty(len(lasts), dtype=np.int64)
-    for position, last in enumerate(lasts.tolist()):
-        due = cache.get(last)
-        if due is None:
-            day = due_date(frequency, dt.date.fromordinal(last))
-            due = cache[last] = day.toordinal() if day is not None else FAR
-        found[position] = due
-    return found
+    """`freshness.due_date` of each last update (ordinals), worked out by numpy's calendar
+    (a month from 31 January is the last day of February; weekdays skip the weekend)."""
+    days, months = INTERVALS[frequency]
+    if months:
+        day = (lasts - _UNIX_EPOCH).astype("datetime64[D]")
+        month = day.astype("datetime64[M]")
+        day_of_month = (day - month.astype("datetime64[D]")).astype(np.int64)
+        target = month + months
+        target_first = target.astype("datetime64[D]")
+        length = ((target + 1).astype("datetime64[D]") - target_first).astype(np.int64)
+        due = (target_first + np.minimum(day_of_month, length - 1)).astype(np.int64)
+        due += _UNIX_EPOCH
+    else:
+        due = lasts.astype(np.int64) + days
+    if frequency == "R/P1D/WEEKDAYS":
+        weekday = (due - 1) % 7  # date.fromordinal(1) was a Monday
+        due = due + np.where(weekday >= _SATURDAY, 7 - weekday, 0)
+    return due
 
 
 def evaluate_many(
@@ -625,8 +678,8 @@ def quality_scores_of(
     points = np.zeros(n, dtype=np.int32)
     required = np.zeros(n, dtype=bool)
     stamps = data.extra.get("metadata_stamp") or [None] * n
-    current, kept_points, dataset_counts = _kept(session, data)
-    if counts is not None or (dataset_counts < 0).any() or not _counts_as_kept(session):
+    current, kept_points, dataset_counts, as_kept = _kept_under_mark(session, data)
+    if counts is not None or (dataset_counts < 0).any() or not as_kept:
         if counts is None:
             counts = dictionary_counts(session, remembered=False)
         nothing = (0, 0, 0)
@@ -658,46 +711,56 @@ def quality_scores_of(
     return scores, required & chosen
 
 
-def _counts_as_kept(session: Session) -> bool:
-    """Whether every dataset has points kept by the current rules and the catalog holds as
-    many columns, described columns and tags as the kept rows say, all told: then each row's
-    counts are taken as its dataset's, which spares counting them dataset by dataset.
+# Whether the kept rows' totals agreed with the catalog's, under each change mark.
+_AGREE: dict[tuple[str, int], bool] = {}
+
+
+def _kept_under_mark(
+    session: Session, data: Datasets
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, bool]:
+    """`_kept`, and whether each kept row's counts may be taken as its dataset's
+    (`_counts_as_kept`): asked of the catalog again only when it has changed since `data` was
+    read."""
+    current, kept_points, dataset_counts = _kept(session, data)
+    if (dataset_counts < 0).any():
+        return current, kept_points, dataset_counts, False
+    mark = _mark(session) if data.mark is not None else None
+    reusable = mark is not None and mark == data.mark
+    as_kept = _AGREE.get(mark) if reusable else None  # type: ignore[arg-type]
+    if as_kept is None:
+        as_kept = _counts_as_kept(session, dataset_counts)
+        if reusable:
+            _AGREE.clear()
+            _AGREE[mark] = as_kept  # type: ignore[index]
+    return current, kept_points, dataset_counts, as_kept
+
+
+def _counts_as_kept(session: Session, kept_counts: np.ndarray) -> bool:
+    """Whether the catalog holds as many columns, described columns and tags, all told, as
+    the kept rows of every dataset say: then each row's counts are taken as its dataset's,
+    which spares counting them dataset by dataset.
 
     Changes made through the catalog's sessions score their datasets again as they commit;
     this catches those made behind its back that change a total (a column or tag added or
     removed, a column described or not). One that keeps every total (a column moved from one
     dataset to another) is not seen."""
-    kept = (
-        select(
-            func.count().label("rows"),
-            func.sum(StoredQuality.columns).label("columns"),
-            func.sum(StoredQuality.described).label("described"),
-            func.sum(StoredQuality.tags).label("tags"),
-        )
-        .join(Dataset, Dataset.id == StoredQuality.dataset_id)
-        .where(StoredQuality.rules == quality_scores.RULES_VERSION)
-        .subquery()
-    )
     statement = select(
-        select(func.count()).select_from(Dataset).scalar_subquery(),
         select(func.count()).select_from(Column).scalar_subquery(),
         select(func.count()).where(stored_quality.described()).scalar_subquery(),
         select(func.count()).select_from(DatasetTag).scalar_subquery(),
-        kept.c.rows,
-        kept.c.columns,
-        kept.c.described,
-        kept.c.tags,
-    ).select_from(kept)
-    datasets, columns, described, tags, *kept_row = fetch(session, statement)[0]
-    return [int(value or 0) for value in kept_row] == [datasets, columns, described, tags]
+    )
+    catalog = [int(value or 0) for value in fetch(session, statement)[0]]
+    return [int(total) for total in kept_counts.sum(axis=0)] == catalog
 
 
-def _kept(session: Session, data: Datasets) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """For each dataset: whether points kept by the current rules match its metadata time,
-    agency and frequency now; those points * 2 + required complete; the (columns, described,
-    tags) they were computed from (-1 without such points). Compared by the database, dataset
-    by dataset in id order, so no stamp text is read."""
+def _kept_expressions() -> tuple[Any, Any, Any]:
+    """(the join condition of a dataset's stored quality row by the current rules; its
+    points * 2 + required complete where its stamp matches the dataset's metadata time,
+    agency and frequency now, else -1; the (columns, described, tags) it was computed from
+    packed in one integer, -1 without a row). Compared by the database, so no stamp text is
+    read."""
     row = StoredQuality
+    joined = and_(row.dataset_id == Dataset.id, row.rules == quality_scores.RULES_VERSION)
     matches = and_(
         row.metadata_stamp == stored_quality.metadata_stamp(),
         row.has_agency == Dataset.agency_id.is_not(None),
@@ -707,17 +770,39 @@ def _kept(session: Session, data: Datasets) -> tuple[np.ndarray, np.ndarray, np.
     counts = (
         cast(row.columns, BigInteger) * _COUNT_SHIFT + row.described
     ) * _COUNT_SHIFT + row.tags
+    points = case((matches, row.points * 2 + cast(row.required_complete, Integer)), else_=-1)
+    return joined, points, func.coalesce(counts, -1)
+
+
+def _with_kept(source: Any) -> tuple[Any, list[Any]]:
+    """`source` joined to the stored quality rows, and the two columns `_kept` reads."""
+    joined, points, counts = _kept_expressions()
+    return source.outerjoin(StoredQuality, joined), [points, counts]
+
+
+def _kept(session: Session, data: Datasets) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For each dataset: whether points kept by the current rules match its metadata time,
+    agency and frequency now; those points * 2 + required complete; the (columns, described,
+    tags) they were computed from (-1 without such points). Read with the datasets when they
+    were (`Datasets.kept`), else dataset by dataset in id order."""
+    if data.kept is not None:
+        kept_points, packed_counts = data.kept
+    else:
+        kept_points, packed_counts = _read_kept(session, data)
+    mask = _COUNT_SHIFT - 1
+    kept_counts = np.stack(
+        [packed_counts >> 40, (packed_counts >> 20) & mask, packed_counts & mask], axis=1
+    )
+    kept_counts[packed_counts < 0] = -1
+    return kept_points >= 0, kept_points, kept_counts
+
+
+def _read_kept(session: Session, data: Datasets) -> tuple[np.ndarray, np.ndarray]:
+    joined, points, counts = _kept_expressions()
     statement = (
-        select(
-            Dataset.id,
-            case((matches, row.points * 2 + cast(row.required_complete, Integer)), else_=-1),
-            func.coalesce(counts, -1),
-        )
+        select(Dataset.id, points, counts)
         .select_from(Dataset)
-        .outerjoin(
-            row,
-            and_(row.dataset_id == Dataset.id, row.rules == quality_scores.RULES_VERSION),
-        )
+        .outerjoin(StoredQuality, joined)
         .order_by(Dataset.id)
     )
     rows = fetch(session, statement)
@@ -735,12 +820,7 @@ def _kept(session: Session, data: Datasets) -> tuple[np.ndarray, np.ndarray, np.
             found = index >= 0
             kept_points[found] = np.array(packed, dtype=np.int64)[index[found]]
             packed_counts[found] = np.array(counted, dtype=np.int64)[index[found]]
-    mask = _COUNT_SHIFT - 1
-    kept_counts = np.stack(
-        [packed_counts >> 40, (packed_counts >> 20) & mask, packed_counts & mask], axis=1
-    )
-    kept_counts[packed_counts < 0] = -1
-    return kept_points >= 0, kept_points, kept_counts
+    return kept_points, packed_counts
 
 
 def _score_missing(
@@ -785,6 +865,14 @@ def _with_on_time(
     on_time = np.isin(status, ON_TIME) & declared
     scores = np.minimum(100, points + np.where(on_time, quality_scores.ON_TIME_POINTS, 0))
     return np.where(chosen, scores, 0).astype(np.int32)
+
+
+def forget() -> None:
+    """Forget everything this process remembers of any catalog (what the catalog keeps, such
+    as the stored quality points, stays): the next run starts cold."""
+    caches = (_DATASETS, _AGREE, _DAY_STATES, _QUALITY, _ORDINALS, _VERSIONS, _DICTIONARIES)
+    for cache in caches:
+        cache.clear()
 
 
 def catalog_key(session: Session) -> str:

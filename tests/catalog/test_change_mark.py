@@ -1,0 +1,131 @@
+"""The catalog's change mark moves with every committed write to a table the plan metrics
+read, through the catalog or behind its back, on both databases; a write rolled back leaves
+it as it was; a session holding writes of its own vouches for nothing; and the metrics read
+no table whose writes the mark does not count."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import pytest
+import sqlglot
+from sqlalchemy import delete, event, insert, update
+from sqlglot import exp
+
+from statedata.catalog import DatasetMetadata
+from statedata.catalog.changes import WATCHED, change_mark
+from statedata.catalog.models import Agency, Base, Dataset, DatasetTag
+from statedata.ingest import open_table
+from statedata.metrics import plan, snapshot
+from statedata.storage import NewDataset, publish
+
+
+@pytest.fixture
+def dataset_id(installation, agency, write_file) -> str:
+    path = write_file("centres.csv", "name,town,capacity\nLittle Oaks,Hartford,40\n")
+    metadata = DatasetMetadata(title="Child care centres", tags=["child care", "licensing"])
+    return publish(installation, open_table(path), new=NewDataset(metadata, agency)).dataset_id
+
+
+def mark_of(installation) -> int:  # type: ignore[no-untyped-def]
+    with installation.catalog.session() as session:
+        mark = change_mark(session)
+    assert mark is not None
+    return mark
+
+
+@pytest.mark.parametrize("table", WATCHED)
+def test_a_raw_update_of_each_watched_table_moves_the_mark(installation, dataset_id, table):
+    target = Base.metadata.tables[table]
+    # Each row set to what it holds: a write that changes no value still counts.
+    column = next((c for c in target.columns if not c.primary_key), list(target.columns)[-1])
+    before = mark_of(installation)
+    with installation.catalog.engine.begin() as connection:
+        changed = connection.execute(update(target).values({column.name: column})).rowcount
+    assert changed > 0, f"the fixture left {table} empty"
+    assert mark_of(installation) > before
+
+
+def test_raw_inserts_and_deletes_move_the_mark(installation, dataset_id):
+    marks = [mark_of(installation)]
+    with installation.catalog.engine.begin() as connection:
+        connection.execute(insert(Agency).values(code="DOT", name="Department of Transportation"))
+    marks.append(mark_of(installation))
+    with installation.catalog.engine.begin() as connection:
+        connection.execute(delete(DatasetTag).where(DatasetTag.dataset_id == dataset_id))
+    marks.append(mark_of(installation))
+    assert marks == sorted(set(marks)), marks
+
+
+def test_a_change_through_the_catalog_moves_the_mark(installation, dataset_id):
+    before = mark_of(installation)
+    with installation.catalog.session() as session:
+        session.get(Dataset, dataset_id).update_frequency = "R/P1M"
+        session.commit()
+    assert mark_of(installation) > before
+
+
+def test_a_write_rolled_back_leaves_the_mark_and_vouches_for_nothing_meanwhile(
+    installation, dataset_id
+):
+    before = mark_of(installation)
+    with installation.catalog.session() as session:
+        session.execute(update(Dataset).values(update_frequency="R/P1D"))
+        assert change_mark(session) is None
+        session.rollback()
+        assert change_mark(session) == before
+    assert mark_of(installation) == before
+
+
+def test_reading_moves_nothing(installation, dataset_id):
+    with installation.catalog.session() as session:
+        plan.compute(session)  # scores and keeps what it must: a write
+    before = mark_of(installation)
+    snapshot.forget()
+    with installation.catalog.session() as session:
+        plan.compute(session)
+    assert mark_of(installation) == before
+
+
+PLACEHOLDER = re.compile(r"%\(\w+\)s|\?")
+
+
+def _tables_in(statement: str, dialect: str) -> set[str]:
+    """The tables a SELECT reads, its parameters taken as NULL."""
+    if not statement.lstrip().upper().startswith(("SELECT", "WITH")):
+        return set()
+    tree = sqlglot.parse_one(PLACEHOLDER.sub("NULL", statement), read=dialect)
+    return {table.name for table in tree.find_all(exp.Table)}
+
+
+def test_the_reused_reads_touch_only_watched_tables(installation, dataset_id, monkeypatch):
+    """What `load_datasets` and the quality scores read is reused while the mark holds, so
+    every table they read must be one whose writes move it."""
+    dialect = installation.catalog.engine.dialect.name.replace("postgresql", "postgres")
+    seen: list[str] = []
+    fetch = snapshot.fetch
+
+    def recording_fetch(session, statement):  # type: ignore[no-untyped-def]
+        compiled = statement.compile(
+            dialect=session.get_bind().dialect, compile_kwargs={"render_postcompile": True}
+        )
+        seen.append(str(compiled))
+        return fetch(session, statement)
+
+    def record(_conn, _cursor, statement, *_args) -> None:  # type: ignore[no-untyped-def]
+        seen.append(statement)
+
+    monkeypatch.setattr(snapshot, "fetch", recording_fetch)
+    event.listen(installation.catalog.engine, "before_cursor_execute", record)
+    snapshot.forget()
+    try:
+        with installation.catalog.session() as session:
+            data = plan.load_datasets(session)
+            state = plan.day_state(data, dt.date.today().toordinal())
+            plan.quality_scores_of(session, data, state.public, None, state)
+    finally:
+        event.remove(installation.catalog.engine, "before_cursor_execute", record)
+    read = set().union(*(_tables_in(statement, dialect) for statement in seen))
+    assert {"datasets", "stored_quality"} <= read
+    assert read - set(WATCHED) <= {"catalog_changes", "audit_events"}, read
