@@ -201,6 +201,11 @@ class Settings(BaseModel):
     def files_dir(self) -> Path:
         return self.home / "files"
 
+    @property
+    def cache_dir(self) -> Path:
+        """What can be worked out again from the catalog, kept to save the work."""
+        return self.home / "cache"
+
 
 ENV_NAMES = {
     "home": "STATEDATA_HOME",

@@ -10,12 +10,12 @@ import re
 
 import pytest
 import sqlglot
-from sqlalchemy import delete, event, insert, update
+from sqlalchemy import delete, event, insert, select, update
 from sqlglot import exp
 
 from statedata.catalog import DatasetMetadata
-from statedata.catalog.changes import WATCHED, change_mark
-from statedata.catalog.models import Agency, Base, Dataset, DatasetTag
+from statedata.catalog.changes import WATCHED, Mark, change_mark
+from statedata.catalog.models import Agency, Base, CatalogChange, Dataset, DatasetTag
 from statedata.ingest import open_table
 from statedata.metrics import plan, snapshot
 from statedata.storage import NewDataset, publish
@@ -28,7 +28,7 @@ def dataset_id(installation, agency, write_file) -> str:
     return publish(installation, open_table(path), new=NewDataset(metadata, agency)).dataset_id
 
 
-def mark_of(installation) -> int:  # type: ignore[no-untyped-def]
+def mark_of(installation) -> Mark:  # type: ignore[no-untyped-def]
     with installation.catalog.session() as session:
         mark = change_mark(session)
     assert mark is not None
@@ -76,6 +76,28 @@ def test_a_write_rolled_back_leaves_the_mark_and_vouches_for_nothing_meanwhile(
         session.rollback()
         assert change_mark(session) == before
     assert mark_of(installation) == before
+
+
+def test_a_catalog_restored_and_written_to_again_gets_a_mark_of_its_own(installation, dataset_id):
+    """As a restore from a backup leaves it: `catalog_changes` as it was, then as many writes
+    as before, but other ones. The count comes back; the nonce does not."""
+    with installation.catalog.engine.begin() as connection:
+        backup = [dict(row._mapping) for row in connection.execute(select(CatalogChange))]
+
+    def write(frequency: str) -> Mark:
+        with installation.catalog.engine.begin() as connection:
+            connection.execute(
+                update(Dataset).where(Dataset.id == dataset_id).values(update_frequency=frequency)
+            )
+        return mark_of(installation)
+
+    before_restore = write("R/P1M")
+    with installation.catalog.engine.begin() as connection:
+        connection.execute(delete(CatalogChange))
+        connection.execute(insert(CatalogChange), backup)
+    after_restore = write("R/P1Y")
+    assert after_restore[0] == before_restore[0]
+    assert after_restore != before_restore
 
 
 def test_reading_moves_nothing(installation, dataset_id):

@@ -5,13 +5,16 @@ number."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from sqlalchemy import update
 
 from statedata.catalog import DatasetMetadata
 from statedata.catalog.models import Dataset
 from statedata.ingest import open_table
-from statedata.metrics import plan, snapshot
+from statedata.metrics import plan, snapshot, snapshot_file
+from statedata.metrics.publish import report
 from statedata.storage import NewDataset, publish
 
 
@@ -82,3 +85,67 @@ def test_a_change_rolled_back_is_never_served(installation, datasets):
     with installation.catalog.engine.begin() as connection:
         connection.execute(update(Dataset).values(title=Dataset.title))
     assert values(installation) == before
+
+
+def report_values(installation) -> dict:  # type: ignore[no-untyped-def]
+    """The metrics as `statedata metrics` and the API work them out (the file kept)."""
+    found = report(installation)
+    return {m.key: (m.value, m.by_agency) for m in found.metrics}
+
+
+def kept_file(installation) -> Path:  # type: ignore[no-untyped-def]
+    return installation.settings.cache_dir / "metrics" / snapshot_file.FILE_NAME
+
+
+def test_a_process_started_cold_reads_the_kept_file_not_the_catalog(installation, datasets, reads):
+    snapshot.forget()
+    first = report_values(installation)
+    assert kept_file(installation).is_file()
+    assert len(reads) == 1
+    snapshot.forget()  # as a new process
+    assert report_values(installation) == first
+    assert len(reads) == 1
+
+
+def test_the_kept_file_is_not_used_after_a_change(installation, datasets, reads):
+    snapshot.forget()
+    report_values(installation)
+    with installation.catalog.engine.begin() as connection:
+        connection.execute(update(Dataset).where(Dataset.id == datasets[1]).values(agency_id=None))
+    snapshot.forget()
+    after = report_values(installation)
+    assert len(reads) == 2
+    snapshot.forget()
+    kept_file(installation).unlink()
+    assert report_values(installation) == after  # as read afresh
+
+
+@pytest.mark.parametrize("damage", ["truncated", "another file", "missing"])
+def test_a_damaged_kept_file_is_read_around_and_written_again(
+    installation, datasets, reads, damage
+):
+    snapshot.forget()
+    first = report_values(installation)
+    path = kept_file(installation)
+    if damage == "truncated":
+        path.write_bytes(path.read_bytes()[:1000])
+    elif damage == "another file":
+        path.write_bytes(b"not a numpy archive")
+    else:
+        path.unlink()
+    snapshot.forget()
+    assert report_values(installation) == first
+    assert len(reads) == 2
+    snapshot.forget()
+    assert report_values(installation) == first
+    assert len(reads) == 2  # written again
+
+
+def test_a_file_kept_under_another_key_is_not_used(installation, datasets, reads, tmp_path):
+    snapshot.forget()
+    with installation.catalog.session() as session:
+        data = snapshot.load_datasets(session, keep_in=tmp_path)
+    other = snapshot_file.load(tmp_path, "another catalog")
+    assert other is None
+    assert snapshot_file.load(tmp_path, "") is None
+    assert len(data.ids) == 3

@@ -20,11 +20,20 @@ from statedata.catalog.models import CatalogChange
 WATCHED = ("agencies", "datasets", "versions", "columns", "dataset_tags", "stored_quality")
 
 
-def change_mark(session: Session) -> int | None:
+Mark = tuple[int, int]  # (writes counted, their nonces)
+
+
+def change_mark(session: Session) -> Mark | None:
     """The catalog's change mark as the session sees it; None when the session's transaction
     has written something not yet committed."""
-    mark = int(session.scalar(select(func.coalesce(func.sum(CatalogChange.changes), 0))) or 0)
-    return None if has_written(session) else mark
+    postgres = session.get_bind().dialect.name == "postgresql"
+    nonces = func.bit_xor if postgres else func.max  # SQLite keeps one row
+    statement = select(
+        func.coalesce(func.sum(CatalogChange.changes), 0),
+        func.coalesce(nonces(CatalogChange.nonce), 0),
+    )
+    changes, nonce = session.execute(statement).one()
+    return None if has_written(session) else (int(changes), int(nonce))
 
 
 def has_written(session: Session) -> bool:

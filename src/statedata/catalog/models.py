@@ -400,3 +400,5 @@ class CatalogChange(Base):
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     changes: Mapped[int] = mapped_column(BigInteger, default=1)
+    # Random with each write: a restored catalog written to again gets a mark of its own.
+    nonce: Mapped[int] = mapped_column(BigInteger, default=0)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -407,17 +408,19 @@ def compute(
     since_year: int = DEFAULT_SINCE_YEAR,
     months: int = MONTHS,
     exclude: Sequence[str] = (),
+    keep_in: Path | None = None,
 ) -> Report:
     """Every plan metric as it stood at the end of `as_of` (today by default), for all
     public datasets or one agency's, with a monthly series of the last `months` months.
 
-    `exclude` names datasets to leave out (the portal's own metric datasets)."""
+    `exclude` names datasets to leave out (the portal's own metric datasets); `keep_in` is
+    a folder where the catalog's reading is kept for the next process (`load_datasets`)."""
     as_of = as_of or dt.datetime.now(dt.UTC).date()
     if not 1900 <= since_year <= as_of.year:
         raise InvalidInput(f"The year must be between 1900 and {as_of.year}.", field="since_year")
     agency = check_agency(session, agency)
     ends = month_ends(as_of, months)
-    data = load_datasets(session, exclude)
+    data = load_datasets(session, exclude, keep_in=keep_in)
     scope = Scope(data, agency)
     today = day_state(data, as_of.toordinal())
     past = {month: day_state(data, day.toordinal()) for month, day in ends[:-1]}

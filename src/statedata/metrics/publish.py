@@ -62,6 +62,7 @@ def report(
             agency=agency,
             since_year=since_year,
             exclude=tuple(own_datasets(installation).values()),
+            keep_in=installation.settings.cache_dir / "metrics",
         )
 
 

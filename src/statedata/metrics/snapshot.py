@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import operator
 import re
 from collections import defaultdict
@@ -16,6 +17,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import reduce
 from itertools import chain
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -37,7 +39,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from statedata.catalog.changes import change_mark
+from statedata.catalog.changes import Mark, change_mark
 from statedata.catalog.models import (
     Agency,
     AuditEvent,
@@ -51,8 +53,10 @@ from statedata.errors import StatedataError
 from statedata.freshness import Freshness, stored_quality
 from statedata.freshness import quality as quality_scores
 from statedata.freshness.status import GRACE_DAYS, INTERVALS, STALE_MIN_DAYS
+from statedata.metrics import snapshot_file
 
 NO_AGENCY = "(no agency)"
+CatalogMark = tuple[str, Mark]  # (the catalog, its change mark)
 # Dimensions that describe people's race, ethnicity and gender.
 GENDER_DIMENSIONS = ("sex", "gender-identity")
 EQUITY_DIMENSIONS = ("race", "ethnicity", *GENDER_DIMENSIONS)
@@ -148,7 +152,7 @@ class Datasets:
     # the same statement (kept points * 2 + required, or -1; packed counts, or -1).
     kept: tuple[np.ndarray, np.ndarray] | None = None
     # The catalog's change mark they were read under (None: not to be reused).
-    mark: tuple[str, int] | None = None
+    mark: CatalogMark | None = None
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -207,6 +211,7 @@ def load_datasets(
     exclude: Iterable[str] = (),
     with_metadata: bool = False,
     history: bool = True,
+    keep_in: Path | None = None,
 ) -> Datasets:
     """Every dataset's columns the metrics need, in id order, as arrays: read as plain rows
     through the connection (not the ORM, whose row handling costs more than the queries),
@@ -217,36 +222,51 @@ def load_datasets(
 
     What was read is kept, read-only, and given again while the catalog's change mark
     (catalog/changes.py) stays the same: a running server reads 100,000 datasets only after
-    something changed."""
+    something changed. With `keep_in` (a folder), it is also kept in a file there for the
+    next process (metrics/snapshot_file.py; not with the metadata texts)."""
     mark = _mark(session)
     key = (mark, frozenset(exclude), with_metadata, history)
     if mark is not None and key in _DATASETS:
         return _DATASETS[key]
+    file_key = None
+    if mark is not None and keep_in is not None and not with_metadata:
+        file_key = json.dumps([mark[0], list(mark[1]), sorted(set(exclude)), history])
+        found = snapshot_file.load(keep_in, file_key)
+        if found is not None:
+            return _remember(key, found)
     # The datasets and their versions are two statements: a version published between them
     # is in the second but not in the counts of the first; reading both again sees it in both.
     for _attempt in range(3):
-        found = _read(session, exclude, with_metadata, history)
-        if found is not None:
+        read = _read(session, exclude, with_metadata, history)
+        if read is not None:
             break
     else:
         raise CatalogChanging("The catalog changed while it was read; try again.")
-    if mark is not None:
-        found.mark = mark
-        _read_only(found)
-        # What was read under an earlier mark of this catalog will not be asked for again.
-        for stale in [k for k in list(_DATASETS) if k[0][0] == mark[0] and k[0] != mark]:
-            _DATASETS.pop(stale, None)
-        if len(_DATASETS) > 16:
-            _DATASETS.clear()
-        _DATASETS[key] = found
-    return found
+    if mark is None:
+        return read
+    if file_key is not None and keep_in is not None:
+        snapshot_file.save(keep_in, file_key, read)
+    return _remember(key, read)
 
 
 # What was read under each change mark (catalog/changes.py), while it still holds.
 _DATASETS: dict[tuple, Datasets] = {}
 
 
-def _mark(session: Session) -> tuple[str, int] | None:
+def _remember(key: tuple, data: Datasets) -> Datasets:
+    mark = key[0]
+    data.mark = mark
+    _read_only(data)
+    # What was read under an earlier mark of this catalog will not be asked for again.
+    for stale in [k for k in list(_DATASETS) if k[0][0] == mark[0] and k[0] != mark]:
+        _DATASETS.pop(stale, None)
+    if len(_DATASETS) > 16:
+        _DATASETS.clear()
+    _DATASETS[key] = data
+    return data
+
+
+def _mark(session: Session) -> CatalogMark | None:
     """The catalog and its change mark, or None where the session has written."""
     mark = change_mark(session)
     return None if mark is None else (catalog_key(session), mark)
@@ -712,7 +732,7 @@ def quality_scores_of(
 
 
 # Whether the kept rows' totals agreed with the catalog's, under each change mark.
-_AGREE: dict[tuple[str, int], bool] = {}
+_AGREE: dict[CatalogMark, bool] = {}
 
 
 def _kept_under_mark(

@@ -13,7 +13,10 @@ the same, what was worked out from those tables is still right.
 SQLite has one writer at a time and row triggers only: one row's counter grows with each row
 written. PostgreSQL has many writers: a statement trigger adds a row per writing transaction
 (its id; a second statement in the same transaction adds nothing), so no writer waits on
-another and the sum grows by one when the transaction commits.
+another and the sum grows by one when the transaction commits. Each write also leaves a random
+nonce (SQLite's row takes a new one; PostgreSQL's rows are XORed together), so a catalog
+restored from a backup and written to again does not come back to a mark it had before with
+other data.
 """
 
 import sqlalchemy as sa
@@ -34,13 +37,15 @@ def upgrade() -> None:
         "catalog_changes",
         sa.Column("id", sa.BigInteger(), autoincrement=False, nullable=False),
         sa.Column("changes", sa.BigInteger(), nullable=False),
+        sa.Column("nonce", sa.BigInteger(), nullable=False),
         sa.PrimaryKeyConstraint("id"),
     )
     if op.get_bind().dialect.name == "postgresql":
         op.execute(
             f"CREATE FUNCTION {FUNCTION}() RETURNS trigger LANGUAGE plpgsql AS $$ "
             "BEGIN "
-            "INSERT INTO catalog_changes (id, changes) VALUES (txid_current(), 1) "
+            "INSERT INTO catalog_changes (id, changes, nonce) "
+            "VALUES (txid_current(), 1, floor((random() - 0.5) * 9.2e18)::bigint) "
             "ON CONFLICT (id) DO NOTHING; "
             "RETURN NULL; "
             "END $$"
@@ -51,12 +56,13 @@ def upgrade() -> None:
                 f"ON {table} FOR EACH STATEMENT EXECUTE FUNCTION {FUNCTION}()"
             )
         return
-    op.execute("INSERT INTO catalog_changes (id, changes) VALUES (0, 1)")
+    op.execute("INSERT INTO catalog_changes (id, changes, nonce) VALUES (0, 1, random())")
     for table in WATCHED:
         for event in ("insert", "update", "delete"):
             op.execute(
                 f"CREATE TRIGGER {table}_{event}_changed AFTER {event.upper()} ON {table} "
-                "BEGIN UPDATE catalog_changes SET changes = changes + 1 WHERE id = 0; END"
+                "BEGIN UPDATE catalog_changes SET changes = changes + 1, nonce = random() "
+                "WHERE id = 0; END"
             )
 
 

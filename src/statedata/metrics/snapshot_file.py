@@ -1,0 +1,93 @@
+"""The plan metrics' reading of the catalog kept in a file in the home folder, so a process
+that starts cold (`statedata metrics`, a server just started) need not read 100,000 datasets
+again while the catalog's change mark (catalog/changes.py) is the one the file was written
+under. One file, the latest reading; arrays only, loaded without pickle; written whole to a
+temporary file and renamed over the old one, so a reader never sees half a file."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import zipfile
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from statedata.metrics.snapshot import Datasets
+
+ARRAYS = (
+    "agency",
+    "listed",
+    "archived",
+    "created",
+    "retired",
+    "fallback",
+    "frequency",
+    "dims",
+    "no_agency",
+    "version_keys",
+    "version_auto",
+    "has_versions",
+)
+FILE_NAME = "datasets.npz"
+
+
+def _bytes(text: str) -> np.ndarray:
+    return np.frombuffer(text.encode(), dtype=np.uint8)
+
+
+def save(folder: Path, key: str, data: Datasets) -> None:
+    """Keep `data`, read under `key` (the catalog, its change mark and what was asked), in
+    `folder`. A file that cannot be written only makes the next cold start slower."""
+    arrays = {name: getattr(data, name) for name in ARRAYS}
+    if data.kept is not None:
+        arrays["kept_points"], arrays["kept_counts"] = data.kept
+    texts = {
+        "ids": data.ids,
+        "agency_codes": data.agency_codes,
+        "frequencies": data.frequencies,
+        "metadata_stamp": data.extra.get("metadata_stamp"),
+    }
+    temporary = None
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(dir=folder, prefix=".datasets-", suffix=".npz")
+        with os.fdopen(handle, "wb") as out:
+            np.savez(out, key=_bytes(key), texts=_bytes(json.dumps(texts)), **arrays)
+        os.replace(temporary, folder / FILE_NAME)
+        temporary = None
+    except OSError:
+        pass
+    finally:
+        if temporary is not None:
+            Path(temporary).unlink(missing_ok=True)
+
+
+def load(folder: Path, key: str) -> Datasets | None:
+    """What `save` kept under `key`; None when there is none, it was kept under another key,
+    or the file cannot be read."""
+    from statedata.metrics.snapshot import Datasets  # snapshot imports this module
+
+    try:
+        with np.load(folder / FILE_NAME, allow_pickle=False) as kept:
+            if kept["key"].tobytes().decode() != key:
+                return None
+            texts = json.loads(kept["texts"].tobytes())
+            arrays = {name: kept[name] for name in ARRAYS}
+            rows = None
+            if "kept_points" in kept.files:
+                rows = (kept["kept_points"], kept["kept_counts"])
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile):  # JSONDecodeError is one
+        return None
+    stamps = texts["metadata_stamp"]
+    return Datasets(
+        ids=texts["ids"],
+        agency_codes=texts["agency_codes"],
+        frequencies=texts["frequencies"],
+        extra={} if stamps is None else {"metadata_stamp": stamps},
+        kept=rows,
+        **arrays,
+    )
