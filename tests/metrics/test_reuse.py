@@ -5,17 +5,20 @@ number."""
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import pytest
 from sqlalchemy import update
 
 from statedata.catalog import DatasetMetadata
-from statedata.catalog.models import Dataset
+from statedata.catalog.models import Dataset, Version
 from statedata.ingest import open_table
 from statedata.metrics import plan, snapshot, snapshot_file
 from statedata.metrics.publish import report
 from statedata.storage import NewDataset, publish
+
+LATER = dt.datetime(2031, 5, 4, 12, 0, tzinfo=dt.UTC)
 
 
 @pytest.fixture
@@ -39,6 +42,20 @@ def reads(monkeypatch) -> list[int]:
         return read(*args, **kwargs)
 
     monkeypatch.setattr(snapshot, "_read", counting_read)
+    return calls
+
+
+@pytest.fixture
+def version_reads(monkeypatch) -> list[int]:
+    """How many times the versions were read (their statement built)."""
+    calls: list[int] = []
+    automated = snapshot.automated
+
+    def counting(*args, **kwargs):  # type: ignore[no-untyped-def]
+        calls.append(1)
+        return automated(*args, **kwargs)
+
+    monkeypatch.setattr(snapshot, "automated", counting)
     return calls
 
 
@@ -149,3 +166,41 @@ def test_a_file_kept_under_another_key_is_not_used(installation, datasets, reads
     assert other is None
     assert snapshot_file.load(tmp_path, "") is None
     assert len(data.ids) == 3
+
+
+def test_versions_are_read_again_only_when_their_table_changes(
+    installation, datasets, reads, version_reads
+):
+    snapshot.forget()
+    values(installation)
+    with installation.catalog.engine.begin() as connection:
+        connection.execute(update(Dataset).where(Dataset.id == datasets[0]).values(agency_id=None))
+    values(installation)
+    assert (len(reads), len(version_reads)) == (2, 1)
+    snapshot.forget()  # a new process: the versions come from the kept file
+    report_values(installation)
+    report_values(installation)
+    with installation.catalog.engine.begin() as connection:
+        connection.execute(update(Dataset).where(Dataset.id == datasets[1]).values(agency_id=None))
+    snapshot.forget()
+    report_values(installation)
+    assert (len(reads), len(version_reads)) == (4, 2)
+
+
+def test_a_version_changed_behind_the_catalogs_back_is_read_again(installation, datasets):
+    """Every dataset keeps its count of versions: only the versions' part of the mark says
+    that one of them is not what it was."""
+    snapshot.forget()
+    values(installation)
+    with installation.catalog.engine.begin() as connection:
+        connection.execute(
+            update(Version)
+            .where(Version.dataset_id == datasets[2])
+            .values(source="feed:7", created_at=LATER)
+        )
+    with installation.catalog.session() as session:
+        data = plan.load_datasets(session)
+        i = data.ids.index(datasets[2])
+        mine = data.version_keys // snapshot.SHIFT == i
+    assert (data.version_keys[mine] % snapshot.SHIFT).tolist() == [LATER.date().toordinal()]
+    assert data.version_auto[mine].tolist() == [True]

@@ -20,20 +20,28 @@ from statedata.catalog.models import CatalogChange
 WATCHED = ("agencies", "datasets", "versions", "columns", "dataset_tags", "stored_quality")
 
 
-Mark = tuple[int, int]  # (writes counted, their nonces)
+TableMark = tuple[int, int]  # (writes counted, their nonces)
+Mark = tuple[TableMark, ...]  # one per WATCHED table, in its order
 
 
 def change_mark(session: Session) -> Mark | None:
-    """The catalog's change mark as the session sees it; None when the session's transaction
-    has written something not yet committed."""
+    """The catalog's change mark as the session sees it, a part per watched table; None when
+    the session's transaction has written something not yet committed."""
     postgres = session.get_bind().dialect.name == "postgresql"
-    nonces = func.bit_xor if postgres else func.max  # SQLite keeps one row
+    nonces = func.bit_xor if postgres else func.max  # SQLite keeps one row per table
     statement = select(
-        func.coalesce(func.sum(CatalogChange.changes), 0),
-        func.coalesce(nonces(CatalogChange.nonce), 0),
-    )
-    changes, nonce = session.execute(statement).one()
-    return None if has_written(session) else (int(changes), int(nonce))
+        CatalogChange.table_name, func.sum(CatalogChange.changes), nonces(CatalogChange.nonce)
+    ).group_by(CatalogChange.table_name)
+    rows = session.execute(statement)
+    found = {name: (int(changes), int(nonce)) for name, changes, nonce in rows}
+    if has_written(session):
+        return None
+    return tuple(found.get(table, (0, 0)) for table in WATCHED)
+
+
+def part(mark: Mark, table: str) -> TableMark:
+    """The part of `mark` that counts writes to `table`."""
+    return mark[WATCHED.index(table)]
 
 
 def has_written(session: Session) -> bool:

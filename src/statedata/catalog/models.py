@@ -392,13 +392,15 @@ from statedata.catalog import sharing as _sharing  # noqa: E402, F401
 class CatalogChange(Base):
     """Writes to the tables the plan metrics read (catalog/changes.py), counted by triggers
     that migration 0009 puts on them, so a raw SQL change counts as well as one through the
-    catalog. SQLite keeps one row whose `changes` grows with each row written; PostgreSQL adds
-    a row per writing transaction (its id), so concurrent writers never wait on one another.
-    Rows are only added, so the sum of `changes` grows with every committed write."""
+    catalog, each table apart. SQLite keeps a row per table whose `changes` grows with each row
+    written; PostgreSQL adds a row per writing transaction and table (the transaction's id),
+    so concurrent writers never wait on one another. Rows are only added, so the sum of a
+    table's `changes` grows with every committed write to it."""
 
     __tablename__ = "catalog_changes"
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    table_name: Mapped[str] = mapped_column(String(40), primary_key=True)
     changes: Mapped[int] = mapped_column(BigInteger, default=1)
     # Random with each write: a restored catalog written to again gets a mark of its own.
     nonce: Mapped[int] = mapped_column(BigInteger, default=0)

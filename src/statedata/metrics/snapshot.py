@@ -39,7 +39,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from statedata.catalog.changes import Mark, change_mark
+from statedata.catalog.changes import Mark, TableMark, change_mark, part
 from statedata.catalog.models import (
     Agency,
     AuditEvent,
@@ -228,16 +228,22 @@ def load_datasets(
     key = (mark, frozenset(exclude), with_metadata, history)
     if mark is not None and key in _DATASETS:
         return _DATASETS[key]
+    versions_key = None if mark is None else (mark[0], part(mark[1], "versions"))
     file_key = None
     if mark is not None and keep_in is not None and not with_metadata:
-        file_key = json.dumps([mark[0], list(mark[1]), sorted(set(exclude)), history])
+        file_key = json.dumps([mark[0], mark[1], sorted(set(exclude)), history])
         found = snapshot_file.load(keep_in, file_key)
         if found is not None:
             return _remember(key, found)
+        if history and versions_key not in _VERSIONS:
+            kept_versions = snapshot_file.load_versions(keep_in, json.dumps(versions_key))
+            if kept_versions is not None:
+                _VERSIONS.clear()
+                _VERSIONS[versions_key] = kept_versions  # type: ignore[index]
     # The datasets and their versions are two statements: a version published between them
     # is in the second but not in the counts of the first; reading both again sees it in both.
     for _attempt in range(3):
-        read = _read(session, exclude, with_metadata, history)
+        read = _read(session, exclude, with_metadata, history, versions_key)
         if read is not None:
             break
     else:
@@ -245,7 +251,8 @@ def load_datasets(
     if mark is None:
         return read
     if file_key is not None and keep_in is not None:
-        snapshot_file.save(keep_in, file_key, read)
+        versions = _VERSIONS.get(versions_key) if history else None  # type: ignore[arg-type]
+        snapshot_file.save(keep_in, file_key, read, json.dumps(versions_key), versions)
     return _remember(key, read)
 
 
@@ -281,7 +288,11 @@ def _read_only(data: Datasets) -> None:
 
 
 def _read(
-    session: Session, exclude: Iterable[str], with_metadata: bool, history: bool
+    session: Session,
+    exclude: Iterable[str],
+    with_metadata: bool,
+    history: bool,
+    versions_key: VersionsKey | None = None,
 ) -> Datasets | None:
     connection = session.connection()
     codes = dict(connection.execute(select(Agency.id, Agency.code)).all())
@@ -374,7 +385,7 @@ def _read(
         for offset, column in enumerate(extra_columns, start=len(columns)):
             extra[column.key] = list(by_column[offset])
     if history:
-        versions = _versions(session, counts)
+        versions = _versions(session, counts, versions_key)
         if versions is None:
             return None
         keys, auto, has_versions = versions
@@ -405,20 +416,24 @@ def _read(
 # Versions never change once published: kept per catalog as (each dataset's count, each
 # version's day * 2 + automated in dataset and version order), read again only when a count
 # changed.
-_VERSIONS: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+# The catalog and the versions' part of its change mark -> (each dataset's count of versions
+# in id order, each version's day * 2 + automated in dataset and version order).
+VersionsKey = tuple[str, TableMark]
+_VERSIONS: dict[VersionsKey, tuple[np.ndarray, np.ndarray]] = {}
 
 
 def _versions(
-    session: Session, counts: np.ndarray
+    session: Session, counts: np.ndarray, key: VersionsKey | None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
     """Every version of the datasets as (dataset index * SHIFT + day ordinal), sorted, and
     whether an automated source published it; None when the versions read do not match
     `counts`, each dataset's number of versions in id order (one was published meanwhile).
 
     The versions are read in the datasets' order, so the first counts[0] are the first
-    dataset's and so on: no dataset id is read or compared."""
-    catalog = catalog_key(session)
-    cached = _VERSIONS.get(catalog)
+    dataset's and so on: no dataset id is read or compared. They are read again only when
+    the versions table has changed since (`key`: its part of the change mark) or the datasets
+    have (their counts)."""
+    cached = _VERSIONS.get(key) if key is not None else None
     if cached is not None and np.array_equal(cached[0], counts):
         packed = cached[1]
     else:
@@ -432,9 +447,11 @@ def _versions(
         packed = integers(fetch(session, query))
         if len(packed) != int(counts.sum()):
             return None
-        if len(_VERSIONS) > 16:
-            _VERSIONS.clear()
-        _VERSIONS[catalog] = (counts, packed)
+        if key is not None:
+            _VERSIONS.clear()  # one catalog's at a time
+            counts.flags.writeable = False
+            packed.flags.writeable = False
+            _VERSIONS[key] = (counts, packed)
     index = np.repeat(np.arange(len(counts), dtype=np.int64), counts)
     days = packed >> 1
     known = days >= 0

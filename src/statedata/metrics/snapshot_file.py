@@ -33,18 +33,31 @@ ARRAYS = (
     "has_versions",
 )
 FILE_NAME = "datasets.npz"
+# Raised whenever what the arrays mean changes, so a file kept by an older statedata is not
+# read as if it were this one's.
+FORMAT = "1"
 
 
 def _bytes(text: str) -> np.ndarray:
     return np.frombuffer(text.encode(), dtype=np.uint8)
 
 
-def save(folder: Path, key: str, data: Datasets) -> None:
+def save(
+    folder: Path,
+    key: str,
+    data: Datasets,
+    versions_key: str,
+    versions: tuple[np.ndarray, np.ndarray] | None,
+) -> None:
     """Keep `data`, read under `key` (the catalog, its change mark and what was asked), in
-    `folder`. A file that cannot be written only makes the next cold start slower."""
+    `folder`, with the versions read under `versions_key` (the catalog and the versions' part
+    of the mark: still right after other tables change). A file that cannot be written only
+    makes the next cold start slower."""
     arrays = {name: getattr(data, name) for name in ARRAYS}
     if data.kept is not None:
         arrays["kept_points"], arrays["kept_counts"] = data.kept
+    if versions is not None:
+        arrays["version_counts"], arrays["version_packed"] = versions
     texts = {
         "ids": data.ids,
         "agency_codes": data.agency_codes,
@@ -56,7 +69,13 @@ def save(folder: Path, key: str, data: Datasets) -> None:
         folder.mkdir(parents=True, exist_ok=True)
         handle, temporary = tempfile.mkstemp(dir=folder, prefix=".datasets-", suffix=".npz")
         with os.fdopen(handle, "wb") as out:
-            np.savez(out, key=_bytes(key), texts=_bytes(json.dumps(texts)), **arrays)
+            np.savez(
+                out,
+                key=_bytes(FORMAT + key),
+                versions_key=_bytes(FORMAT + versions_key),
+                texts=_bytes(json.dumps(texts)),
+                **arrays,
+            )
         os.replace(temporary, folder / FILE_NAME)
         temporary = None
     except OSError:
@@ -66,6 +85,19 @@ def save(folder: Path, key: str, data: Datasets) -> None:
             Path(temporary).unlink(missing_ok=True)
 
 
+def load_versions(folder: Path, versions_key: str) -> tuple[np.ndarray, np.ndarray] | None:
+    """The versions `save` kept under `versions_key`, or None."""
+    try:
+        with np.load(folder / FILE_NAME, allow_pickle=False) as kept:
+            if kept["versions_key"].tobytes().decode() != FORMAT + versions_key:
+                return None
+            if "version_counts" not in kept.files:
+                return None
+            return kept["version_counts"], kept["version_packed"]
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile):
+        return None
+
+
 def load(folder: Path, key: str) -> Datasets | None:
     """What `save` kept under `key`; None when there is none, it was kept under another key,
     or the file cannot be read."""
@@ -73,7 +105,7 @@ def load(folder: Path, key: str) -> Datasets | None:
 
     try:
         with np.load(folder / FILE_NAME, allow_pickle=False) as kept:
-            if kept["key"].tobytes().decode() != key:
+            if kept["key"].tobytes().decode() != FORMAT + key:
                 return None
             texts = json.loads(kept["texts"].tobytes())
             arrays = {name: kept[name] for name in ARRAYS}

@@ -10,13 +10,14 @@ whether any of them had changed. Triggers on the tables the metrics read now cou
 write, raw SQL included, in `catalog_changes` (catalog/changes.py); while the sum there stays
 the same, what was worked out from those tables is still right.
 
-SQLite has one writer at a time and row triggers only: one row's counter grows with each row
-written. PostgreSQL has many writers: a statement trigger adds a row per writing transaction
-(its id; a second statement in the same transaction adds nothing), so no writer waits on
-another and the sum grows by one when the transaction commits. Each write also leaves a random
-nonce (SQLite's row takes a new one; PostgreSQL's rows are XORed together), so a catalog
-restored from a backup and written to again does not come back to a mark it had before with
-other data.
+Each table is counted apart, so what comes from one table alone (the versions) is reused
+while that table is unchanged. SQLite has one writer at a time and row triggers only: the
+table's row's counter grows with each row written. PostgreSQL has many writers: a statement
+trigger adds a row per writing transaction and table (the transaction's id; a second
+statement in the same transaction adds nothing), so no writer waits on another and the sum
+grows by one when the transaction commits. Each write also leaves a random nonce (SQLite's
+row takes a new one; PostgreSQL's rows are XORed), so a catalog restored from a backup and
+written to again does not come back to a mark it had before with other data.
 """
 
 import sqlalchemy as sa
@@ -36,17 +37,19 @@ def upgrade() -> None:
     op.create_table(
         "catalog_changes",
         sa.Column("id", sa.BigInteger(), autoincrement=False, nullable=False),
+        sa.Column("table_name", sa.String(length=40), nullable=False),
         sa.Column("changes", sa.BigInteger(), nullable=False),
         sa.Column("nonce", sa.BigInteger(), nullable=False),
-        sa.PrimaryKeyConstraint("id"),
+        sa.PrimaryKeyConstraint("id", "table_name"),
     )
     if op.get_bind().dialect.name == "postgresql":
         op.execute(
             f"CREATE FUNCTION {FUNCTION}() RETURNS trigger LANGUAGE plpgsql AS $$ "
             "BEGIN "
-            "INSERT INTO catalog_changes (id, changes, nonce) "
-            "VALUES (txid_current(), 1, floor((random() - 0.5) * 9.2e18)::bigint) "
-            "ON CONFLICT (id) DO NOTHING; "
+            "INSERT INTO catalog_changes (id, table_name, changes, nonce) "
+            "VALUES (txid_current(), TG_TABLE_NAME, 1, "
+            "floor((random() - 0.5) * 9.2e18)::bigint) "
+            "ON CONFLICT (id, table_name) DO NOTHING; "
             "RETURN NULL; "
             "END $$"
         )
@@ -56,13 +59,16 @@ def upgrade() -> None:
                 f"ON {table} FOR EACH STATEMENT EXECUTE FUNCTION {FUNCTION}()"
             )
         return
-    op.execute("INSERT INTO catalog_changes (id, changes, nonce) VALUES (0, 1, random())")
     for table in WATCHED:
+        op.execute(
+            "INSERT INTO catalog_changes (id, table_name, changes, nonce) "
+            f"VALUES (0, '{table}', 1, random())"
+        )
         for event in ("insert", "update", "delete"):
             op.execute(
                 f"CREATE TRIGGER {table}_{event}_changed AFTER {event.upper()} ON {table} "
                 "BEGIN UPDATE catalog_changes SET changes = changes + 1, nonce = random() "
-                "WHERE id = 0; END"
+                f"WHERE id = 0 AND table_name = '{table}'; END"
             )
 
 
