@@ -105,3 +105,33 @@ def test_each_row_is_evaluate_of_its_dataset(installation, make_dataset):
                 )
                 assert row.agency == (dataset.agency.code if dataset.agency else None)
         assert len(rows(session, TODAY)) == sum(d.status != "retired" for d in datasets.values())
+
+
+def test_a_report_is_worked_out_again_only_after_a_change(installation, make_dataset, monkeypatch):
+    from sqlalchemy import update
+
+    from statedata.freshness import report
+    from statedata.metrics import snapshot
+
+    daily = make_dataset("Daily counts", "daily", TODAY - dt.timedelta(days=1))
+    make_dataset("Monthly report", "monthly", dt.date(2026, 4, 15))
+    reads: list[int] = []
+    fetch = snapshot.fetch
+
+    def counting_fetch(session, statement):  # type: ignore[no-untyped-def]
+        reads.append(1)
+        return fetch(session, statement)
+
+    monkeypatch.setattr(snapshot, "fetch", counting_fetch)
+    report.forget()
+    with installation.catalog.session() as session:
+        first = rows(session, TODAY)
+        first.clear()  # the caller's own list
+        again = rows(session, TODAY)
+    assert len(reads) == 1 and len(again) == 2
+    with installation.catalog.engine.begin() as connection:
+        connection.execute(update(Dataset).where(Dataset.id == daily).values(update_frequency=None))
+    with installation.catalog.session() as session:
+        after = {r.id: r for r in rows(session, TODAY)}
+    assert len(reads) == 2
+    assert after[daily].status is Freshness.NO_SCHEDULE

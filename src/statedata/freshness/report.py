@@ -54,6 +54,17 @@ class FreshnessRow:
         }
 
 
+# Reports as they stood under the catalog's change mark (catalog/changes.py): their rows are
+# frozen, so a running server hands the same ones out again until something changes.
+_REPORTS: dict[tuple, tuple[FreshnessRow, ...]] = {}
+_KEEP = 4  # reports of 100,000 rows take about 30 MB each
+
+
+def forget() -> None:
+    """Forget the reports remembered by this process."""
+    _REPORTS.clear()
+
+
 def rows(
     session: Session,
     as_of: dt.date,
@@ -61,7 +72,25 @@ def rows(
     include_retired: bool = False,
 ) -> list[FreshnessRow]:
     """Every dataset's freshness on `as_of`, in title order. A dataset never updated since it
-    was first published counts from its publication."""
+    was first published counts from its publication. Worked out again only when the catalog
+    has changed since the same report was last asked for."""
+    mark = snapshot.catalog_mark(session)
+    key = (mark, as_of, agency_code, include_retired)
+    if mark is not None and key in _REPORTS:
+        return list(_REPORTS[key])
+    found = _rows(session, as_of, agency_code, include_retired)
+    if mark is not None:
+        for stale in [k for k in list(_REPORTS) if k[0] != mark]:
+            _REPORTS.pop(stale, None)
+        if len(_REPORTS) >= _KEEP:
+            _REPORTS.clear()
+        _REPORTS[key] = tuple(found)
+    return found
+
+
+def _rows(
+    session: Session, as_of: dt.date, agency_code: str | None, include_retired: bool
+) -> list[FreshnessRow]:
     last_update = func.coalesce(Dataset.data_updated_at, Dataset.created_at)
     query = (
         select(

@@ -224,7 +224,7 @@ def load_datasets(
     (catalog/changes.py) stays the same: a running server reads 100,000 datasets only after
     something changed. With `keep_in` (a folder), it is also kept in a file there for the
     next process (metrics/snapshot_file.py; not with the metadata texts)."""
-    mark = _mark(session)
+    mark = catalog_mark(session)
     key = (mark, frozenset(exclude), with_metadata, history)
     if mark is not None and key in _DATASETS:
         return _DATASETS[key]
@@ -273,8 +273,9 @@ def _remember(key: tuple, data: Datasets) -> Datasets:
     return data
 
 
-def _mark(session: Session) -> CatalogMark | None:
-    """The catalog and its change mark, or None where the session has written."""
+def catalog_mark(session: Session) -> CatalogMark | None:
+    """The catalog and its change mark, or None where the session has written: what was
+    worked out from the watched tables under it may be given again while it holds."""
     mark = change_mark(session)
     return None if mark is None else (catalog_key(session), mark)
 
@@ -761,7 +762,7 @@ def _kept_under_mark(
     current, kept_points, dataset_counts = _kept(session, data)
     if (dataset_counts < 0).any():
         return current, kept_points, dataset_counts, False
-    mark = _mark(session) if data.mark is not None else None
+    mark = catalog_mark(session) if data.mark is not None else None
     reusable = mark is not None and mark == data.mark
     as_kept = _AGREE.get(mark) if reusable else None  # type: ignore[arg-type]
     if as_kept is None:
