@@ -31,32 +31,29 @@ def datasets(installation, agency, write_file) -> list[str]:
     return ids
 
 
+def calls_to(monkeypatch, name: str) -> list[int]:  # type: ignore[no-untyped-def]
+    """A list that grows by one at each call of `snapshot.<name>`."""
+    calls: list[int] = []
+    function = getattr(snapshot, name)
+
+    def counting(*args, **kwargs):  # type: ignore[no-untyped-def]
+        calls.append(1)
+        return function(*args, **kwargs)
+
+    monkeypatch.setattr(snapshot, name, counting)
+    return calls
+
+
 @pytest.fixture
 def reads(monkeypatch) -> list[int]:
     """How many times the datasets were read from the catalog."""
-    calls: list[int] = []
-    read = snapshot._read
-
-    def counting_read(*args, **kwargs):  # type: ignore[no-untyped-def]
-        calls.append(1)
-        return read(*args, **kwargs)
-
-    monkeypatch.setattr(snapshot, "_read", counting_read)
-    return calls
+    return calls_to(monkeypatch, "_read")
 
 
 @pytest.fixture
 def version_reads(monkeypatch) -> list[int]:
     """How many times the versions were read (their statement built)."""
-    calls: list[int] = []
-    automated = snapshot.automated
-
-    def counting(*args, **kwargs):  # type: ignore[no-untyped-def]
-        calls.append(1)
-        return automated(*args, **kwargs)
-
-    monkeypatch.setattr(snapshot, "automated", counting)
-    return calls
+    return calls_to(monkeypatch, "automated")
 
 
 def values(installation) -> dict:  # type: ignore[no-untyped-def]

@@ -55,9 +55,9 @@ class FreshnessRow:
 
 
 # Reports as they stood under the catalog's change mark (catalog/changes.py): their rows are
-# frozen, so a running server hands the same ones out again until something changes.
-_REPORTS: dict[tuple, tuple[FreshnessRow, ...]] = {}
-_KEEP = 4  # reports of 100,000 rows take about 30 MB each
+# frozen, so a running server hands the same ones out again until something changes. Reports
+# of 100,000 rows take about 30 MB each.
+_REPORTS = snapshot.ByMark(limit=4)
 
 
 def forget() -> None:
@@ -75,16 +75,13 @@ def rows(
     was first published counts from its publication. Worked out again only when the catalog
     has changed since the same report was last asked for."""
     mark = snapshot.catalog_mark(session)
-    key = (mark, as_of, agency_code, include_retired)
-    if mark is not None and key in _REPORTS:
-        return list(_REPORTS[key])
+    key = (as_of, agency_code, include_retired)
+    remembered = _REPORTS.get(mark, key)
+    if remembered is not None:
+        return list(remembered)
     found = _rows(session, as_of, agency_code, include_retired)
     if mark is not None:
-        for stale in [k for k in list(_REPORTS) if k[0] != mark]:
-            _REPORTS.pop(stale, None)
-        if len(_REPORTS) >= _KEEP:
-            _REPORTS.clear()
-        _REPORTS[key] = tuple(found)
+        _REPORTS.put(mark, key, tuple(found))
     return found
 
 

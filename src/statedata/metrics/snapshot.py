@@ -225,16 +225,17 @@ def load_datasets(
     something changed. With `keep_in` (a folder), it is also kept in a file there for the
     next process (metrics/snapshot_file.py; not with the metadata texts)."""
     mark = catalog_mark(session)
-    key = (mark, frozenset(exclude), with_metadata, history)
-    if mark is not None and key in _DATASETS:
-        return _DATASETS[key]
+    key = (frozenset(exclude), with_metadata, history)
+    remembered = _DATASETS.get(mark, key)
+    if remembered is not None:
+        return remembered
     versions_key = None if mark is None else (mark[0], part(mark[1], "versions"))
     file_key = None
     if mark is not None and keep_in is not None and not with_metadata:
         file_key = json.dumps([mark[0], mark[1], sorted(set(exclude)), history])
         found = snapshot_file.load(keep_in, file_key)
         if found is not None:
-            return _remember(key, found)
+            return _remember(mark, key, found)
         if history and versions_key not in _VERSIONS:
             kept_versions = snapshot_file.load_versions(keep_in, json.dumps(versions_key))
             if kept_versions is not None:
@@ -253,24 +254,7 @@ def load_datasets(
     if file_key is not None and keep_in is not None:
         versions = _VERSIONS.get(versions_key) if history else None  # type: ignore[arg-type]
         snapshot_file.save(keep_in, file_key, read, json.dumps(versions_key), versions)
-    return _remember(key, read)
-
-
-# What was read under each change mark (catalog/changes.py), while it still holds.
-_DATASETS: dict[tuple, Datasets] = {}
-
-
-def _remember(key: tuple, data: Datasets) -> Datasets:
-    mark = key[0]
-    data.mark = mark
-    _read_only(data)
-    # What was read under an earlier mark of this catalog will not be asked for again.
-    for stale in [k for k in list(_DATASETS) if k[0][0] == mark[0] and k[0] != mark]:
-        _DATASETS.pop(stale, None)
-    if len(_DATASETS) > 16:
-        _DATASETS.clear()
-    _DATASETS[key] = data
-    return data
+    return _remember(mark, key, read)
 
 
 def catalog_mark(session: Session) -> CatalogMark | None:
@@ -278,6 +262,41 @@ def catalog_mark(session: Session) -> CatalogMark | None:
     worked out from the watched tables under it may be given again while it holds."""
     mark = change_mark(session)
     return None if mark is None else (catalog_key(session), mark)
+
+
+class ByMark:
+    """What was worked out from the watched tables, by the catalog's change mark and what
+    was asked: given again while the mark holds. Keeping something under a newer mark of a
+    catalog drops what was kept under its earlier ones, which will not be asked for again."""
+
+    def __init__(self, limit: int) -> None:
+        self._found: dict[tuple[CatalogMark, Any], Any] = {}
+        self._limit = limit
+
+    def get(self, mark: CatalogMark | None, key: Any) -> Any:
+        return None if mark is None else self._found.get((mark, key))
+
+    def put(self, mark: CatalogMark, key: Any, value: Any) -> None:
+        stale = [k for k in list(self._found) if k[0][0] == mark[0] and k[0] != mark]
+        for old in stale:
+            self._found.pop(old, None)
+        if len(self._found) >= self._limit:
+            self._found.clear()
+        self._found[(mark, key)] = value
+
+    def clear(self) -> None:
+        self._found.clear()
+
+
+# What was read of each catalog (a few ways of asking), while its change mark holds.
+_DATASETS = ByMark(limit=16)
+
+
+def _remember(mark: CatalogMark, key: tuple, data: Datasets) -> Datasets:
+    data.mark = mark
+    _read_only(data)
+    _DATASETS.put(mark, key, data)
+    return data
 
 
 def _read_only(data: Datasets) -> None:
@@ -309,11 +328,8 @@ def _read(
         Dataset.access_level == "public",
         func.coalesce(func.nullif(Dataset.publication_state, ""), "published") == "published",
     )
-    source: Any = Dataset.__table__
-    kept_columns: list[Any] = []
-    if history:
-        # Their stored quality rows come with them: one pass over the datasets, not two.
-        source, kept_columns = _with_kept(source)
+    # With the history, the stored quality rows come too: one pass over the datasets.
+    source, kept_columns = _with_kept(Dataset.__table__) if history else (Dataset.__table__, [])
     if not history:
         version_count: Any = literal(0)
     elif session.get_bind().dialect.name == "postgresql":
@@ -414,9 +430,6 @@ def _read(
     )
 
 
-# Versions never change once published: kept per catalog as (each dataset's count, each
-# version's day * 2 + automated in dataset and version order), read again only when a count
-# changed.
 # The catalog and the versions' part of its change mark -> (each dataset's count of versions
 # in id order, each version's day * 2 + automated in dataset and version order).
 VersionsKey = tuple[str, TableMark]
@@ -477,8 +490,6 @@ def is_automated(source: str | None) -> bool:
 
 # Evaluating the catalog on one day ---------------------------------------------------------
 
-# frequency -> last update (ordinal) -> due date (ordinal): a due date does not depend on the
-# day asked about, so a year of month-ends works each one out once.
 _STATUS = {status: STATUSES.index(status) for status in STATUSES}
 _UNIX_EPOCH = dt.date(1970, 1, 1).toordinal()
 _SATURDAY = 5
@@ -759,7 +770,7 @@ def _kept_under_mark(
     """`_kept`, and whether each kept row's counts may be taken as its dataset's
     (`_counts_as_kept`): asked of the catalog again only when it has changed since `data` was
     read."""
-    current, kept_points, dataset_counts = _kept(session, data)
+    current, kept_points, dataset_counts = _kept(data)
     if (dataset_counts < 0).any():
         return current, kept_points, dataset_counts, False
     mark = catalog_mark(session) if data.mark is not None else None
@@ -818,47 +829,19 @@ def _with_kept(source: Any) -> tuple[Any, list[Any]]:
     return source.outerjoin(StoredQuality, joined), [points, counts]
 
 
-def _kept(session: Session, data: Datasets) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _kept(data: Datasets) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """For each dataset: whether points kept by the current rules match its metadata time,
     agency and frequency now; those points * 2 + required complete; the (columns, described,
-    tags) they were computed from (-1 without such points). Read with the datasets when they
-    were (`Datasets.kept`), else dataset by dataset in id order."""
-    if data.kept is not None:
-        kept_points, packed_counts = data.kept
-    else:
-        kept_points, packed_counts = _read_kept(session, data)
+    tags) they were computed from (-1 without such points), as read with the datasets."""
+    if data.kept is None:
+        raise ValueError("Quality scores need the datasets read with their history.")
+    kept_points, packed_counts = data.kept
     mask = _COUNT_SHIFT - 1
     kept_counts = np.stack(
         [packed_counts >> 40, (packed_counts >> 20) & mask, packed_counts & mask], axis=1
     )
     kept_counts[packed_counts < 0] = -1
     return kept_points >= 0, kept_points, kept_counts
-
-
-def _read_kept(session: Session, data: Datasets) -> tuple[np.ndarray, np.ndarray]:
-    joined, points, counts = _kept_expressions()
-    statement = (
-        select(Dataset.id, points, counts)
-        .select_from(Dataset)
-        .outerjoin(StoredQuality, joined)
-        .order_by(Dataset.id)
-    )
-    rows = fetch(session, statement)
-    n = len(data)
-    kept_points = np.full(n, -1, dtype=np.int64)
-    packed_counts = np.full(n, -1, dtype=np.int64)
-    if rows:
-        ids, packed, counted = zip(*rows, strict=True)
-        if list(ids) == data.ids:  # read in the same order as the datasets: no lookup
-            kept_points[:] = packed
-            packed_counts[:] = counted
-        else:  # datasets added since `data` was read
-            position = {did: i for i, did in enumerate(ids)}
-            index = np.array([position.get(did, -1) for did in data.ids], dtype=np.int64)
-            found = index >= 0
-            kept_points[found] = np.array(packed, dtype=np.int64)[index[found]]
-            packed_counts[found] = np.array(counted, dtype=np.int64)[index[found]]
-    return kept_points, packed_counts
 
 
 def _score_missing(
