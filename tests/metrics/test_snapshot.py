@@ -5,10 +5,13 @@ while the catalog is read is not given to the wrong dataset."""
 from __future__ import annotations
 
 import datetime as dt
+import threading
 
+import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import String, literal, select, text
+from sqlalchemy import DateTime, String, literal, select, text
+from sqlalchemy.engine import Connection
 
 from statedata.catalog.models import Agency, Dataset, Version
 from statedata.metrics import snapshot
@@ -202,6 +205,27 @@ def test_the_databases_automated_flag_is_is_automated(installation, source):
     assert bool(flag) is snapshot.is_automated(source)
 
 
+@settings(max_examples=80, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    moment=st.one_of(
+        st.none(),
+        st.datetimes(
+            min_value=dt.datetime(1900, 1, 1),
+            max_value=dt.datetime(2999, 12, 31, 23, 59, 59),
+            timezones=st.just(dt.UTC),
+        ),
+    )
+)
+def test_the_databases_day_number_is_the_utc_days_ordinal(installation, moment):
+    """What each database works out of a timestamp, made an ordinal: the UTC day's, month
+    ends, leap days and centuries included; no timestamp, the missing value."""
+    with installation.catalog.session() as session:
+        column = literal(moment, DateTime(timezone=True))
+        number = session.scalar(select(snapshot.day_number(session, column)))
+        found = snapshot.ordinals(session, np.array([number]), missing=-7).tolist()
+    assert found == [-7 if moment is None else moment.date().toordinal()]
+
+
 def test_a_version_published_while_the_catalog_is_read_goes_to_its_own_dataset(
     installation, monkeypatch
 ):
@@ -210,13 +234,21 @@ def test_a_version_published_while_the_catalog_is_read_goes_to_its_own_dataset(
     snapshot._VERSIONS.clear()
     reads = []
     plain_fetch = snapshot.fetch
+    published = threading.Event()
 
     def fetch_then_publish(session, statement):  # type: ignore[no-untyped-def]
+        if isinstance(session, Connection):  # the versions, read apart at the same time
+            assert published.wait(timeout=60)  # read after the version is published
+            rows = plain_fetch(session, statement)
+            reads.append(len(rows))
+            return rows
         rows = plain_fetch(session, statement)
         reads.append(len(rows))
-        if len(reads) == 1:  # after the datasets, before their versions
+        if not published.is_set():  # after the datasets, before their versions
             with installation.catalog.session() as other:
                 other.add(version("aaaa-0002", 1, MOMENTS[4], "feed:9"))
+                other.commit()
+            published.set()
         return rows
 
     monkeypatch.setattr(snapshot, "fetch", fetch_then_publish)

@@ -404,3 +404,18 @@ class CatalogChange(Base):
     changes: Mapped[int] = mapped_column(BigInteger, default=1)
     # Random with each write: a restored catalog written to again gets a mark of its own.
     nonce: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class CatalogDatasetChange(Base):
+    """The latest write to each dataset's rows (the dataset, its versions, columns, tags and
+    stored quality points), noted by the triggers of migration 0010: a reader that kept an
+    earlier reading reads again only the datasets changed since (catalog/changes.py). On
+    SQLite `change_number` is the catalog's count of writes just after this one; on
+    PostgreSQL it is the writing transaction's id. '*' stands for every dataset (a TRUNCATE)."""
+
+    __tablename__ = "catalog_dataset_changes"
+
+    dataset_id: Mapped[str] = mapped_column(String(9), primary_key=True)
+    change_number: Mapped[int] = mapped_column(BigInteger, index=True)
+    # Random with each note, below 2**31: see `changes.changed_datasets`.
+    nonce: Mapped[int] = mapped_column(BigInteger)
