@@ -19,7 +19,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from statedata.catalog.models import Dataset
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from statedata.catalog.models import Agency, Dataset
 from statedata.catalog.vocab import AccessLevel, Classification, Status
 from statedata.errors import DatasetNotFound, Forbidden
 
@@ -89,7 +92,21 @@ class Actor:
 ANONYMOUS = Actor()
 
 
-def is_open(dataset: Dataset) -> bool:
+@dataclass(frozen=True)
+class DatasetFacts:
+    """What the policy reads of a dataset, read as a few columns: for deciding over many
+    datasets at once without loading each one with its agency (`visible_ids`)."""
+
+    id: str
+    agency_code: str | None
+    classification: str
+    access_level: str
+    status: str
+    publication_state: str | None
+    metadata_public: bool
+
+
+def is_open(dataset: Dataset | DatasetFacts) -> bool:
     """Open to anyone: public data, publicly listed, published, not archived."""
     return (
         dataset.classification == Classification.PUBLIC.value
@@ -99,7 +116,7 @@ def is_open(dataset: Dataset) -> bool:
     )
 
 
-def is_listed(dataset: Dataset) -> bool:
+def is_listed(dataset: Dataset | DatasetFacts) -> bool:
     """Not open data, but its metadata may be shown to all (as DCAT-US inventories list
     non-public datasets with their `rights`); its rows stay protected."""
     return (
@@ -109,11 +126,13 @@ def is_listed(dataset: Dataset) -> bool:
     )
 
 
-def _agency_code(dataset: Dataset) -> str | None:
+def _agency_code(dataset: Dataset | DatasetFacts) -> str | None:
+    if isinstance(dataset, DatasetFacts):
+        return dataset.agency_code
     return dataset.agency.code if dataset.agency is not None else None
 
 
-def _granted(actor: Actor, dataset: Dataset) -> bool:
+def _granted(actor: Actor, dataset: Dataset | DatasetFacts) -> bool:
     # An agreement covers data an agency holds; it cannot open a draft nobody approved.
     return (
         dataset.id in actor.granted
@@ -122,7 +141,7 @@ def _granted(actor: Actor, dataset: Dataset) -> bool:
     )
 
 
-def can(actor: Actor, action: Action | str, dataset: Dataset) -> bool:
+def can(actor: Actor, action: Action | str, dataset: Dataset | DatasetFacts) -> bool:
     action = Action(action)
     if actor.is_cdo:
         return True
@@ -134,6 +153,28 @@ def can(actor: Actor, action: Action | str, dataset: Dataset) -> bool:
     if action is Action.PUBLISH:
         return actor.has_role_in(agency)
     return actor.has_role_in(agency, Role.DATA_OFFICER)
+
+
+def visible_ids(session: Session, actor: Actor, include_retired: bool = True) -> set[str]:
+    """The ids of the datasets whose metadata `actor` may read, decided by `can` over each
+    one's facts (a single query: loading 100,000 datasets with their agencies to ask the
+    same took minutes)."""
+    query = select(
+        Dataset.id,
+        Agency.code,
+        Dataset.classification,
+        Dataset.access_level,
+        Dataset.status,
+        Dataset.publication_state,
+        Dataset.metadata_public,
+    ).outerjoin(Agency, Agency.id == Dataset.agency_id)
+    if not include_retired:
+        query = query.where(Dataset.status != Status.RETIRED.value)
+    return {
+        row[0]
+        for row in session.execute(query)
+        if can(actor, Action.READ_METADATA, DatasetFacts(*row[:6], bool(row[6])))
+    }
 
 
 def require(actor: Actor, action: Action | str, dataset: Dataset) -> None:

@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
-from statedata.access import Action, Actor, can, require
+from statedata.access import Action, require, visible_ids
 from statedata.api import deps
 from statedata.catalog import service
 from statedata.errors import Forbidden
@@ -35,14 +35,6 @@ def _today(as_of: dt.date | None) -> dt.date:
     return as_of or dt.datetime.now(dt.UTC).date()
 
 
-def _visible_ids(session, actor: Actor) -> set[str]:  # type: ignore[no-untyped-def]
-    return {
-        d.id
-        for d in service.list_datasets(session, include_retired=True)
-        if can(actor, Action.READ_METADATA, d)
-    }
-
-
 @router.get("/freshness", summary="Every dataset you may see: due date, status, days late")
 def freshness_report(
     session: deps.SessionDep,
@@ -52,7 +44,7 @@ def freshness_report(
     status: Annotated[str | None, Query(description="fresh, due, overdue, stale ...")] = None,
 ) -> dict:
     day = _today(as_of)
-    visible = _visible_ids(session, actor)
+    visible = visible_ids(session, actor)
     found = [r for r in rows(session, day, agency) if r.id in visible]
     if status:
         found = [r for r in found if r.status.value == status]
@@ -158,7 +150,7 @@ def priorities(
 ) -> dict:
     if not actor.is_cdo and not actor.staff_agencies():
         raise Forbidden("The priority list is for agency staff and the CDO.")
-    visible = None if actor.is_cdo else _visible_ids(session, actor)
+    visible = None if actor.is_cdo else visible_ids(session, actor)
     found = ranked(session, _today(as_of), agency, visible)
     if not actor.is_cdo:
         staff = actor.staff_agencies()
