@@ -95,7 +95,7 @@ def _rows(
             Dataset.title,
             Agency.code,
             Dataset.update_frequency,
-            snapshot.day_number(session, last_update),
+            snapshot.day_number(session, last_update, -1),
             Dataset.classification,
             Dataset.access_level,
             Dataset.publication_state,
@@ -120,7 +120,7 @@ def _rows(
             code = frequency_index[row[3]] = len(frequencies)
             frequencies.append(row[3])
         codes.append(code)
-    lasts = snapshot.ordinals(session, np.array([row[4] for row in found], dtype=np.int64), -1)
+    lasts = np.array([row[4] for row in found], dtype=np.int64)
     status, days_late, due = snapshot.evaluate_groups(
         np.array(codes, dtype=np.int64), frequencies, lasts, as_of.toordinal()
     )
