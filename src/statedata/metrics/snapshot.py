@@ -12,10 +12,11 @@ import hashlib
 import json
 import operator
 import re
+import threading
 from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from functools import reduce
 from itertools import chain
@@ -204,9 +205,6 @@ def fetch(session: Session | Connection, statement: Any) -> list[tuple]:
         cursor.close()
 
 
-_APART: ThreadPoolExecutor | None = None
-
-
 def reads_apart(session: Session) -> bool:
     """Whether `fetch_apart` pays: on PostgreSQL the server works out two statements at once
     (the driver lets other threads run while it waits). Not on SQLite, which works in this
@@ -217,18 +215,21 @@ def reads_apart(session: Session) -> bool:
 
 
 def fetch_apart(session: Session, statement: Any) -> Future[list[tuple]]:
-    """`fetch` on a connection of its own, in another thread, while this one reads something
-    else (see `reads_apart`)."""
-    global _APART
+    """`fetch` on a connection of its own, in a thread of its own, while this one reads
+    something else (see `reads_apart`). A new thread each time, not a pool: a pool's threads
+    do not survive a fork, and its tasks would then wait for ever."""
     engine = session.get_bind()
-    if _APART is None:
-        _APART = ThreadPoolExecutor(max_workers=2, thread_name_prefix="statedata-read")
+    found: Future[list[tuple]] = Future()
 
-    def read() -> list[tuple]:
-        with engine.connect() as connection:
-            return fetch(connection, statement)
+    def read() -> None:
+        try:
+            with engine.connect() as connection:
+                found.set_result(fetch(connection, statement))
+        except BaseException as error:  # handed to the reader, which raises it
+            found.set_exception(error)
 
-    return _APART.submit(read)
+    threading.Thread(target=read, name="statedata-read-apart", daemon=True).start()
+    return found
 
 
 def integers(rows: Sequence[tuple]) -> np.ndarray:
