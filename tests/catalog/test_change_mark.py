@@ -165,3 +165,42 @@ def test_the_reused_reads_touch_only_watched_tables(installation, dataset_id, mo
     assert read - set(WATCHED) <= {"catalog_changes", "catalog_dataset_changes", "audit_events"}, (
         read
     )
+
+
+def test_folding_the_counts_keeps_every_mark_and_leaves_running_writes_alone(
+    installation, dataset_id
+):
+    """PostgreSQL adds a row per writing transaction and table; the scheduler folds them into
+    one row per table. The mark is what it was, a write still running when the fold ran
+    counts when it commits, and later writes move the mark as before. SQLite has nothing to
+    fold."""
+    from statedata.catalog.changes import fold_counts
+
+    for frequency in ("R/P1D", "R/P1W", "R/P1M"):
+        with installation.catalog.engine.begin() as connection:
+            connection.execute(update(Dataset).values(update_frequency=frequency))
+    before = mark_of(installation)
+    postgres = installation.catalog.engine.dialect.name == "postgresql"
+    with installation.catalog.engine.connect() as running:
+        running.execute(update(Dataset).values(update_frequency="R/P1Y"))  # not committed
+        with installation.catalog.session() as session:
+            folded = fold_counts(session)
+        assert mark_of(installation) == before
+        running.commit()
+    after_running = mark_of(installation)
+    assert after_running > before
+    with installation.catalog.engine.begin() as connection:
+        rows = connection.execute(select(CatalogChange.id, CatalogChange.table_name)).all()
+    if postgres:
+        assert folded >= 3
+        # One row per table, and the running write's own row.
+        assert len([r for r in rows if r.table_name == "datasets"]) == 2
+        assert {table for _, table in rows} <= set(WATCHED)
+    else:
+        assert folded == 0
+    with installation.catalog.session() as session:
+        fold_counts(session)
+    assert mark_of(installation) == after_running
+    with installation.catalog.engine.begin() as connection:
+        connection.execute(update(Dataset).values(update_frequency="R/P1D"))
+    assert mark_of(installation) > after_running

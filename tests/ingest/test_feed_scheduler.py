@@ -307,3 +307,25 @@ def test_scheduler_stops_on_sigterm_and_gives_the_lease_up(installation, agency)
             process.kill()
     assert process.returncode == 0 and "Scheduler stopped." in stderr
     assert take_lease(installation, "second", 60)  # given up on the way out
+
+
+def test_a_round_folds_the_catalogs_counted_writes_and_keeps_the_mark(
+    installation, agency, write_file, tmp_path
+):
+    """Each feed run is a writing transaction: on PostgreSQL a row each in catalog_changes,
+    which the round folds into one row per table; the mark stays what it was."""
+    from statedata.catalog.changes import change_mark
+
+    folder_feeds(installation, write_file, tmp_path, 2)
+    report = run_round(installation, "me")
+    assert report.held_lease and len(report.ran) == 2
+    with installation.catalog.session() as session:
+        mark = change_mark(session)
+    again = run_round(installation, "me")
+    with installation.catalog.session() as session:
+        assert change_mark(session) == mark
+    if installation.catalog.engine.dialect.name == "postgresql":
+        assert report.counts_folded > 0
+    else:
+        assert report.counts_folded == 0
+    assert again.counts_folded == 0  # the first round folded them all

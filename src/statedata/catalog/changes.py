@@ -164,3 +164,29 @@ def has_written(session: Session) -> bool:
         return session.scalar(text("SELECT txid_current_if_assigned() IS NOT NULL")) is True
     # pysqlite opens a transaction only before a write (reads run in their own).
     return bool(connection.connection.dbapi_connection.in_transaction)  # type: ignore[union-attr]
+
+
+# Every committed row of a table folded into its row 0: the sum of the counts and the XOR of
+# the nonces are what they were, so every mark stays the same. Rows of transactions still
+# running are not visible to the DELETE and stay as they are.
+_FOLD = text(
+    "WITH gone AS ("
+    " DELETE FROM catalog_changes WHERE id <> 0 RETURNING table_name, changes, nonce"
+    "), folded AS ("
+    " INSERT INTO catalog_changes (id, table_name, changes, nonce)"
+    " SELECT 0, table_name, sum(changes), bit_xor(nonce) FROM gone GROUP BY table_name"
+    " ON CONFLICT (id, table_name) DO UPDATE SET"
+    " changes = catalog_changes.changes + excluded.changes,"
+    " nonce = catalog_changes.nonce # excluded.nonce"
+    " RETURNING 1"
+    ") SELECT count(*) FROM gone"
+)
+
+
+def fold_counts(session: Session) -> int:
+    """Fold PostgreSQL's rows of counted writes (one per writing transaction and table) into
+    one row per table, leaving the mark as it was; the number of rows folded. SQLite keeps
+    one row per table already: nothing to do. The scheduler does this each round."""
+    if session.get_bind().dialect.name != "postgresql":
+        return 0
+    return int(session.execute(_FOLD).scalar_one())
