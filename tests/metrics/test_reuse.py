@@ -167,11 +167,9 @@ def test_a_file_kept_under_another_key_is_not_used(installation, datasets, reads
 
 
 def test_versions_are_read_again_only_when_their_table_changes(
-    installation, datasets, reads, version_reads, monkeypatch
+    installation, datasets, reads, version_reads, always_whole
 ):
     """Read whole, after a change to a dataset's metadata (more than `_update` picks)."""
-    monkeypatch.setattr(snapshot, "_UPDATE_AT_MOST", 0.0)
-    monkeypatch.setattr(snapshot, "_UPDATE_AT_LEAST", 0)
     snapshot.forget()
     values(installation)
     with installation.catalog.engine.begin() as connection:

@@ -235,9 +235,7 @@ def test_a_catalog_restored_from_a_backup_is_read_whole(installation, datasets, 
     assert_same(restored, whole_reading(installation))
 
 
-def test_when_much_changed_the_catalog_is_read_whole(installation, datasets, reads, monkeypatch):
-    monkeypatch.setattr(snapshot, "_UPDATE_AT_MOST", 0.0)
-    monkeypatch.setattr(snapshot, "_UPDATE_AT_LEAST", 0)
+def test_when_much_changed_the_catalog_is_read_whole(installation, datasets, reads, always_whole):
     snapshot.forget()
     load(installation)
     with installation.catalog.engine.begin() as connection:

@@ -25,7 +25,6 @@ from sqlalchemy import (
     cast,
     func,
     literal,
-    literal_column,
     not_,
     select,
     text,
@@ -69,16 +68,15 @@ def mark_and_position(session: Session) -> tuple[Mark, Position | None] | None:
     None on a PostgreSQL catalog never written to since migration 0009."""
     postgres = session.get_bind().dialect.name == "postgresql"
     nonces = func.bit_xor if postgres else func.max  # SQLite keeps one row per table
-    # The statement's own snapshot: the rows summed are those it saw.
-    snapshot = cast(func.txid_current_snapshot(), String) if postgres else literal_column("''")
-    statement = select(
+    columns = [
         CatalogChange.table_name,
         func.sum(CatalogChange.changes),
         nonces(CatalogChange.nonce),
-        snapshot,
-    ).group_by(CatalogChange.table_name)
-    rows = session.execute(statement).all()
-    found = {name: (int(changes), int(nonce)) for name, changes, nonce, _ in rows}
+    ]
+    if postgres:  # the statement's own snapshot: the rows summed are those it saw
+        columns.append(cast(func.txid_current_snapshot(), String))
+    rows = session.execute(select(*columns).group_by(CatalogChange.table_name)).all()
+    found = {row[0]: (int(row[1]), int(row[2])) for row in rows}
     if has_written(session):
         return None
     mark = tuple(found.get(table, (0, 0)) for table in WATCHED)

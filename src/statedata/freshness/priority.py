@@ -26,10 +26,10 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 import numpy as np
-from sqlalchemy import String, case, cast, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
-from statedata.catalog.models import Dataset, UsageCount
+from statedata.catalog.models import UsageCount
 from statedata.catalog.sharing import DataRequest, Suggestion
 from statedata.catalog.vocab import HIGH_VALUE_CRITERIA, Status
 from statedata.freshness.status import Freshness
@@ -79,21 +79,11 @@ def _requested(session: Session) -> Counter[str]:
     return named
 
 
-def _facts(session: Session) -> dict[str, tuple[bool, list[str]]]:
-    """Dataset id -> (retired, the high-value criteria its agency declared): the lists read
-    as their text and decoded only where not empty (most are)."""
-    from statedata.metrics.snapshot import fetch
-
-    statement = select(
-        Dataset.id,
-        case((Dataset.status == Status.RETIRED.value, 1), else_=0),
-        cast(Dataset.high_value_criteria, String),
-    )
-    found = {}
-    for dataset_id, retired, text in fetch(session, statement):
-        criteria = json.loads(text) if text and text not in ("[]", "null") else []
-        found[dataset_id] = (bool(retired), [c for c in criteria if c in HIGH_VALUE_CRITERIA])
-    return found
+def _criteria(text: str | None) -> list[str]:
+    """The high-value criteria declared, from the list's text (most are empty)."""
+    if not text or text in ("[]", "null"):
+        return []
+    return [c for c in json.loads(text) if c in HIGH_VALUE_CRITERIA]
 
 
 def ranked(
@@ -122,8 +112,7 @@ def ranked(
             suggested[suggestion.dataset_id] += 1
             votes[suggestion.dataset_id] += suggestion.vote_count
     data = snapshot.load_datasets(session, with_metadata=True)
-    facts = _facts(session)
-    alive = np.array([not facts.get(i, (True, []))[0] for i in data.ids], dtype=bool)
+    alive = np.array([s != Status.RETIRED.value for s in data.extra["status"]], dtype=bool)
     day = as_of.toordinal()
     status, days_late, _ = snapshot.evaluate_groups(
         data.frequency, data.frequencies, data.fallback, day
@@ -144,7 +133,7 @@ def ranked(
             continue
         points = 0
         reasons = []
-        criteria = facts[dataset_id][1]
+        criteria = _criteria(data.extra["high_value_criteria"][i])
         if criteria:
             points += min(80, 10 * len(criteria))
             reasons.append(f"high-value under criteria {', '.join(criteria)}")

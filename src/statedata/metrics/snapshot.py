@@ -17,7 +17,7 @@ from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Sequence
 from concurrent.futures import Future
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import reduce
 from itertools import chain
 from pathlib import Path
@@ -323,11 +323,13 @@ def _read_whole(
     history: bool,
     versions_key: VersionsKey | None,
     position: Position | None,
+    only: Collection[str] | None = None,
 ) -> Datasets:
+    """`_read`, again while versions are published under it (`only` those datasets)."""
     # The datasets and their versions are two statements: a version published between them
     # is in the second but not in the counts of the first; reading both again sees it in both.
     for _attempt in range(3):
-        read = _read(session, exclude, with_metadata, history, versions_key, position)
+        read = _read(session, exclude, with_metadata, history, versions_key, position, only=only)
         if read is not None:
             return read
     raise CatalogChanging("The catalog changed while it was read; try again.")
@@ -362,29 +364,23 @@ def _update(
     keep[[index[i] for i in changed.ids if i in index]] = False
     if int(base.noted[keep].sum()) != changed.seen_nonces:
         return None
-    part_read = None
     if changed.ids:
-        for _attempt in range(3):
-            part_read = _read(
-                session, exclude, with_metadata, history, None, position, only=changed.ids
-            )
-            if part_read is not None:
-                break
-        else:
-            raise CatalogChanging("The catalog changed while it was read; try again.")
+        part_read = _read_whole(
+            session, exclude, with_metadata, history, None, position, only=changed.ids
+        )
         if part_read.agency_codes != base.agency_codes:
             return None
-    merged = _merged(base, keep, part_read)
+        merged = _merged(base, keep, part_read)
+    else:  # a statement that wrote no row (PostgreSQL counts it): nothing to read
+        merged = replace(base)
     if base.mark is not None:
         merged.built_on = (base.mark, changed.ids)
     return merged
 
 
-def _merged(base: Datasets, keep: np.ndarray, changed: Datasets | None) -> Datasets:
+def _merged(base: Datasets, keep: np.ndarray, changed: Datasets) -> Datasets:
     """The datasets of `base` where `keep` holds, and those `changed` (read again), in id
     order."""
-    if changed is None:
-        changed = _empty_like(base)
     kept_at = np.flatnonzero(keep)
     kept_ids = [base.ids[i] for i in kept_at.tolist()]
     # Where each changed dataset goes among the kept ones, and so each one's new place.
@@ -456,19 +452,6 @@ def _merged(base: Datasets, keep: np.ndarray, changed: Datasets | None) -> Datas
         extra=extra,
         kept=kept_rows,
         noted=spliced(base.noted, changed.noted),
-    )
-
-
-def _empty_like(base: Datasets) -> Datasets:
-    """No datasets, shaped as `base` (when the changed ones are all gone)."""
-    empty = {name: value[:0] for name, value in vars(base).items() if isinstance(value, np.ndarray)}
-    return Datasets(
-        ids=[],
-        agency_codes=base.agency_codes,
-        frequencies=[],
-        extra={name: [] for name in base.extra},
-        kept=None if base.kept is None else (base.kept[0][:0], base.kept[1][:0]),
-        **empty,
     )
 
 
@@ -603,6 +586,8 @@ def _read(
         Dataset.source_link,
         _as_text(Dataset.related_documents).label("related_documents"),
         _as_text(Dataset.demographic_dimensions).label("demographic_dimensions"),
+        Dataset.status,
+        _as_text(Dataset.high_value_criteria).label("high_value_criteria"),
     ]
     query = (
         select(*columns, *(extra_columns if with_metadata else ()))
@@ -620,7 +605,9 @@ def _read(
         early = fetch_apart(session, _versions_query(session, None))
     rows = fetch(session, query)
     n = len(rows)
-    by_column = list(zip(*rows, strict=True)) if rows else [()] * (len(columns) + 12)
+    by_column = (
+        list(zip(*rows, strict=True)) if rows else [()] * (len(columns) + len(extra_columns))
+    )
     ids, freq, stamps = list(by_column[0]), by_column[1], by_column[2]
     numbers = [np.array(values, dtype=np.int64) for values in by_column[3 : len(columns)]]
     agency_ids, listed_flags, gone_flags, created, retired, updated, dims, counts = numbers[:8]
